@@ -1,0 +1,10 @@
+"""resnet-watch: a self-hosted photo auto-tagger.
+
+Photos dropped into an inbox folder are classified on the CPU and get a JSON
+(and optionally XMP) sidecar next to them. Importing this package is cheap:
+torch is imported only by ``resnet_watch.models`` backends, on first use.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__"]
