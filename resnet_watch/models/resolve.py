@@ -1,0 +1,105 @@
+"""Find ResNet-18 weights and prove they are real, before torch is imported.
+
+Why before: ``model: resnet18`` with nothing installed must fail in well under 5 s, and a
+corrupt or unknown file must stop start-up with a message that names the file. Order:
+install record in weights_dir > torchvision files copied into weights_dir by hand >
+torchvision's own files in the torch hub cache (int8 first, then fp32).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from resnet_watch.errors import WeightsInvalid
+from resnet_watch.models.manifest import (
+    InstallRecord,
+    ManifestEntry,
+    hub_checkpoints_dir,
+    manifest_entry,
+    match_manifest,
+    read_install_records,
+    sha256_file,
+)
+
+__all__ = ["FIX_HINT", "Found", "find_resnet18"]
+
+FIX_HINT = (
+    "run `resnet-watch weights fetch resnet18` (needs internet once) or, on an air-gapped "
+    "machine, copy torchvision's resnet18_fbgemm_16fa66dd.pth or resnet18-f37072fd.pth over "
+    "and run `resnet-watch weights import FILE`"
+)
+
+
+@dataclass(frozen=True)
+class Found:
+    """Verified ResNet-18 weights: ``precision`` is that of the file ("fp32" needs PTQ)."""
+
+    path: Path
+    sha256: str
+    precision: str  # "int8" | "fp32"
+    source: str
+    reason: str
+    fixture: bool = False
+    record: InstallRecord | None = None
+
+
+def find_resnet18(weights_dir: Path, allow_fixture: bool = False) -> Found | None:
+    """The ResNet-18 weights to use, or None; raises WeightsInvalid for a bad file."""
+    record = read_install_records(weights_dir).get("resnet18")
+    if record is not None:
+        return _verify_record(weights_dir, record, allow_fixture)
+    for folder, where in ((weights_dir, "weights dir"), (hub_checkpoints_dir(), "torch hub cache")):
+        for key in ("resnet18_fbgemm", "resnet18_fp32"):
+            entry = manifest_entry(key)
+            path = folder / entry.file
+            if path.is_file():
+                return _verify_known_file(path, entry, where)
+    return None
+
+
+def _verify_record(weights_dir: Path, record: InstallRecord, allow_fixture: bool) -> Found:
+    path = weights_dir / record.file
+    if not path.is_file():
+        raise WeightsInvalid(
+            f"resnet18 weights {path} are listed in {weights_dir / 'installed.json'} but "
+            f"missing; {FIX_HINT}"
+        )
+    actual = sha256_file(path)
+    if actual != record.sha256:
+        raise WeightsInvalid(
+            f"resnet18 weights {path} are corrupt or were replaced: sha256 {actual} but "
+            f"installed as {record.sha256}; {FIX_HINT}"
+        )
+    if record.fixture:
+        if not allow_fixture:
+            raise WeightsInvalid(
+                f"{path} is a test fixture (random weights), never used to tag photos; {FIX_HINT}"
+            )
+        return Found(path, actual, record.precision, f"fixture:{path}", "resnet18 test fixture",
+                     fixture=True, record=record)  # fmt: skip
+    vouched = record.derived_from_sha256 if record.method == "import+ptq" else actual
+    entry = match_manifest(vouched or "", "resnet18")
+    expected = "resnet18_fp32" if record.method == "import+ptq" else "resnet18_fbgemm"
+    if entry is None or entry.key != expected:
+        raise WeightsInvalid(
+            f"resnet18 weights {path} are not known real weights (sha256 {actual}, "
+            f"from {record.source}); {FIX_HINT}"
+        )
+    how = "int8 PTQ of torchvision IMAGENET1K_V1" if expected == "resnet18_fp32" else "int8"
+    return Found(path, actual, record.precision, record.source,
+                 f"resnet18 weights installed ({how})", record=record)  # fmt: skip
+
+
+def _verify_known_file(path: Path, entry: ManifestEntry, where: str) -> Found:
+    actual = sha256_file(path)
+    if not entry.matches(actual):
+        raise WeightsInvalid(
+            f"{path} has torchvision's file name but not its content (sha256 {actual[:16]}..., "
+            f"expected {entry.sha256_prefix}...): the file is corrupt or truncated; delete it "
+            f"and {FIX_HINT}"
+        )
+    reason = f"resnet18 {entry.precision} weights found in {where}"
+    if entry.precision == "fp32":
+        reason += " (quantized at start; `weights import` keeps the int8 build)"
+    return Found(path, actual, entry.precision, f"{entry.source} ({path})", reason)
