@@ -40,7 +40,7 @@ class ConfigError(ResnetWatchError):
     """The configuration is invalid; the message names the offending key."""
 
     def __init__(self, key: str, message: str) -> None:
-        super().__init__(f"config key '{key}': {message}")
+        super().__init__(f"invalid config: {key}: {message}")
         self.key = key
 
 

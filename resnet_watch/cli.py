@@ -1,0 +1,334 @@
+"""The ``resnet-watch`` command. Uses only the package's public API.
+
+Heavy imports (torch, Pillow, watchdog) happen inside the subcommands, so
+``resnet-watch --help`` and config errors answer instantly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from resnet_watch import __version__
+from resnet_watch.config import Config, load_config
+from resnet_watch.errors import ConfigError, ResnetWatchError
+
+__all__ = ["main"]
+
+
+def _default_config_path() -> Path | None:
+    env = os.environ.get("RESNET_WATCH_CONFIG")
+    if env:
+        return Path(env)
+    here = Path("config.yaml")
+    return here if here.exists() else None
+
+
+def _load(args: argparse.Namespace, *, prepare_inbox: bool = True) -> Config:
+    path = Path(args.config) if args.config else _default_config_path()
+    return load_config(path, prepare_inbox=prepare_inbox)
+
+
+def _configure_logging(cfg: Config, *, to_file: bool = True, level: str | None = None) -> None:
+    from resnet_watch.logs import configure_logging
+
+    configure_logging(
+        level=level or cfg.log.level,
+        file=cfg.log.file if to_file else None,
+        max_bytes=cfg.log.max_bytes,
+        backups=cfg.log.backups,
+        fmt=cfg.log.format,
+    )
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    cfg = _load(args)
+    _configure_logging(cfg)
+    from resnet_watch.daemon import Daemon
+    from resnet_watch.extras import build_extras
+
+    enrich, after_write = build_extras(cfg)
+    daemon = Daemon(
+        cfg,
+        enrich=enrich,
+        after_write=after_write,
+        reconfigure_logging=lambda new: _configure_logging(new),
+    )
+    return daemon.run()
+
+
+# --- classify -----------------------------------------------------------------------------
+
+
+def _iter_images(paths: Sequence[str], cfg: Config) -> Iterator[Path]:
+    """Files named on the command line always; files inside folders by the include rules."""
+    from resnet_watch.watcher import PathFilter, WatchSettings
+
+    for raw in paths:
+        path = Path(raw)
+        if not path.is_dir():
+            yield path
+            continue
+        settings = WatchSettings(
+            roots=(path,),
+            recursive=True,
+            include=cfg.inbox.include,
+            ignore=cfg.inbox.ignore,
+            settle_seconds=0,
+            polling="off",
+            poll_interval=1,
+            rescan_interval=0,
+            sidecar_suffixes=(cfg.sidecar.suffix, ".xmp"),
+        )
+        filt = PathFilter(settings)
+        for folder, dirs, files in os.walk(path):
+            dirs.sort()
+            dirs[:] = [d for d in dirs if filt.is_candidate_dir(Path(folder) / d, path)]
+            for name in sorted(files):
+                candidate = Path(folder) / name
+                if filt.is_candidate(candidate, path):
+                    yield candidate
+
+
+class _Progress:
+    """A one-line progress bar on stderr, only on a TTY and for more than a few files."""
+
+    def __init__(self, total: int, stream: TextIO) -> None:
+        self.total, self.done, self.stream = total, 0, stream
+        self.enabled = stream.isatty() and total > 5
+        self.started = time.monotonic()
+
+    def step(self) -> None:
+        self.done += 1
+        if not self.enabled:
+            return
+        width = 30
+        filled = int(width * self.done / self.total)
+        rate = self.done / max(1e-6, time.monotonic() - self.started)
+        self.stream.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {rate:.1f}/s"
+        )
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + " " * 60 + "\r")
+            self.stream.flush()
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    _configure_logging(cfg, to_file=False, level="warning")
+    from resnet_watch.config import auto_threads
+    from resnet_watch.daemon import build_pipeline_settings
+    from resnet_watch.models import load_classifier
+    from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline
+
+    images = list(_iter_images(args.paths, cfg))
+    decode_threads, torch_threads = auto_threads(cfg.pipeline.decode_threads, cfg.model.threads)
+    classifier, _reason = load_classifier(
+        args.model or cfg.model.name, cfg.model.weights_dir, torch_threads
+    )
+    settings = build_pipeline_settings(cfg, decode_threads)
+    if args.top_k:
+        import dataclasses
+
+        settings = dataclasses.replace(settings, top_k=args.top_k)
+    out: TextIO = sys.stdout
+    progress = _Progress(len(images), sys.stderr)
+    failures = 0
+    store = None
+    if args.write_sidecars:
+        from resnet_watch.logs import get_logger
+        from resnet_watch.store import SidecarStore, StoreSettings
+
+        store = SidecarStore(
+            StoreSettings(suffix=cfg.sidecar.suffix, retries=cfg.pipeline.retries),
+            classifier.info,
+            get_logger("resnet_watch.images"),
+        )
+    results: dict[Path, Outcome] = {}
+
+    def sink(outcome: Outcome) -> None:
+        results[outcome.path] = outcome
+        if store is not None:
+            store.sink(outcome)
+        progress.step()
+        return None
+
+    pipeline = Pipeline(classifier, settings, sink)
+    pipeline.start()
+    try:
+        for image in images:
+            pipeline.submit(image)
+        pipeline.wait_idle()
+    finally:
+        pipeline.stop()
+        progress.close()
+    info = classifier.info
+    for image in images:
+        outcome = results.get(image)
+        if isinstance(outcome, Classified):
+            if args.json:
+                row = {
+                    "path": str(image),
+                    "status": "ok",
+                    "labels": [
+                        {"rank": x.rank, "index": x.index, "wnid": x.wnid, "name": x.name,
+                         "score": round(x.score, 6)}
+                        for x in outcome.labels
+                    ],
+                    "image": {"width": outcome.width, "height": outcome.height,
+                              "format": outcome.format},
+                    "model": info.name,
+                    "precision": info.precision,
+                    "ms": round(outcome.elapsed_ms, 1),
+                }
+                out.write(json.dumps(row, ensure_ascii=False) + "\n")
+            else:
+                tops = ", ".join(f"{x.name} {x.score:.0%}" for x in outcome.labels[:3])
+                out.write(f"{image}\t{tops}\n")
+        else:
+            failures += 1
+            if isinstance(outcome, Failed):
+                kind, message = outcome.kind, outcome.message
+            elif outcome is None:
+                kind, message = "not_processed", "no result"
+            else:
+                kind, message = "skipped", outcome.reason
+            if args.json:
+                out.write(json.dumps({"path": str(image), "status": "failed", "error":
+                                      {"kind": kind, "message": message}}) + "\n")
+            print(f"error: {image}: {kind}: {message}", file=sys.stderr)
+    out.flush()
+    return 1 if failures else 0
+
+
+# --- weights ------------------------------------------------------------------------------
+
+
+def cmd_weights(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    from resnet_watch import models
+
+    weights_dir = cfg.model.weights_dir
+    if args.weights_cmd == "status":
+        rows = models.weights_status(weights_dir)
+        for row in rows:
+            print(models.format_status(row))
+        return 0
+    if args.weights_cmd == "fetch":
+        inst = models.fetch_weights(args.name, weights_dir, url=args.url, progress=True)
+        print(f"installed {inst}")
+        return 0
+    if args.weights_cmd == "import":
+        calib = Path(args.calibrate) if args.calibrate else None
+        inst = models.import_weights(Path(args.file), weights_dir, calib)
+        print(f"installed {inst}")
+        return 0
+    if args.weights_cmd == "build":
+        out = models.build_weights(args.name, Path(args.calibrate), Path(args.out))
+        print(f"built {out}")
+        return 0
+    raise AssertionError(args.weights_cmd)
+
+
+# --- doctor / retry -----------------------------------------------------------------------
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from resnet_watch.doctor import run_doctor
+
+    path = Path(args.config) if args.config else _default_config_path()
+    return run_doctor(path, sys.stdout)
+
+
+def cmd_retry(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    from resnet_watch.doctor import reset_failures
+
+    roots = [Path(p) for p in args.paths] or list(cfg.inbox.paths)
+    n = reset_failures(roots, cfg.sidecar.suffix)
+    print(
+        f"cleared {n} failure record(s); a running daemon retries them at its next rescan "
+        "(or now: systemctl reload resnet-watch / kill -HUP <pid>)"
+    )
+    return 0
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--config",
+        metavar="PATH",
+        help="config file (default: $RESNET_WATCH_CONFIG, else ./config.yaml, else built-ins)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="resnet-watch",
+        description="Watch a folder of photos and tag them with ImageNet labels (JSON/XMP sidecars).",
+    )
+    parser.add_argument("--version", action="version", version=f"resnet-watch {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", parents=[common], help="run the daemon (Ctrl-C to stop)")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("classify", parents=[common], help="classify files or folders once")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--top-k", type=int, default=0, help="labels per image (default: config)")
+    p.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
+    p.add_argument("--write-sidecars", action="store_true", help="also write sidecars")
+    p.set_defaults(func=cmd_classify)
+
+    p = sub.add_parser("doctor", parents=[common], help="check the setup and say how to fix it")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("retry", parents=[common], help="clear failure records so files retry")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or folders (default: inbox)")
+    p.set_defaults(func=cmd_retry)
+
+    w = sub.add_parser("weights", parents=[common], help="model weights: status, fetch, import")
+    wsub = w.add_subparsers(dest="weights_cmd", required=True, metavar="ACTION")
+    wsub.add_parser("status", parents=[common], help="what is installed and where from")
+    f = wsub.add_parser("fetch", parents=[common], help="download official weights (internet)")
+    f.add_argument("name", choices=["resnet18"])
+    f.add_argument("--url", help="download from this URL instead (a mirror)")
+    i = wsub.add_parser("import", parents=[common], help="install a weights file copied by hand")
+    i.add_argument("file")
+    i.add_argument("--calibrate", metavar="DIR", help="photos for int8 calibration (fp32 files)")
+    b = wsub.add_parser("build", parents=[common], help="build a bundled int8 artifact")
+    b.add_argument("name")
+    b.add_argument("--calibrate", metavar="DIR", required=True)
+    b.add_argument("--out", required=True)
+    w.set_defaults(func=cmd_weights)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result: Any = args.func(args)
+        return int(result or 0)
+    except ConfigError as exc:
+        print(f"resnet-watch: {exc}", file=sys.stderr)
+        return 2
+    except ResnetWatchError as exc:
+        print(f"resnet-watch: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130

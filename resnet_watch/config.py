@@ -1,0 +1,379 @@
+"""Load and validate ``config.yaml`` into frozen dataclasses.
+
+Every problem is reported as one ``ConfigError`` naming the dotted key
+(``model.top_k``), so a typo is found at start-up, not after a week of
+silently ignored settings. Unknown keys are errors for the same reason.
+
+Precedence, lowest first: built-in defaults, the YAML file, then environment
+variables ``RESNET_WATCH_<SECTION>__<KEY>`` (double underscore between levels,
+values parsed as YAML scalars), e.g. ``RESNET_WATCH_MODEL__NAME=resnet18``.
+Relative paths are resolved against the config file's directory, so the
+same file works from a shell and from systemd.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from resnet_watch.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "ENV_PREFIX",
+    "Config",
+    "InboxConfig",
+    "LimitsConfig",
+    "LogConfig",
+    "ModelConfig",
+    "PipelineConfig",
+    "SidecarConfig",
+    "WatchConfig",
+    "auto_threads",
+    "load_config",
+]
+
+ENV_PREFIX = "RESNET_WATCH_"
+DEFAULT_CONFIG_PATH = Path("config.yaml")
+
+DEFAULT_INCLUDE = (
+    "*.jpg",
+    "*.jpeg",
+    "*.jpe",
+    "*.png",
+    "*.webp",
+    "*.gif",
+    "*.bmp",
+    "*.tif",
+    "*.tiff",
+    "*.heic",
+    "*.heif",
+)
+
+
+@dataclass(frozen=True)
+class InboxConfig:
+    paths: tuple[Path, ...] = (Path("inbox"),)
+    create: bool = True
+    recursive: bool = True
+    include: tuple[str, ...] = DEFAULT_INCLUDE
+    ignore: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WatchConfig:
+    settle_seconds: float = 1.0
+    polling: Literal["auto", "on", "off"] = "auto"
+    poll_interval: float = 5.0
+    rescan_interval: float = 300.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    name: Literal["auto", "resnet18", "efficientnet_lite0"] = "auto"
+    weights_dir: Path = Path("weights")
+    top_k: int = 5
+    min_score: float = 0.0
+    threads: int = 0  # 0: pick from the CPUs this process may use
+    reclassify_on_change: bool = True
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    decode_threads: int = 0  # 0: pick from the CPUs this process may use
+    batch_size: int = 8
+    batch_wait_ms: int = 20
+    queue_size: int = 64
+    retries: int = 3
+    retry_backoff_seconds: float = 10.0
+    stop_timeout_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_pixels: int = 250_000_000
+    max_frames: int = 1000
+
+
+@dataclass(frozen=True)
+class SidecarConfig:
+    suffix: str = ".resnet-watch.json"
+    xmp: bool = True
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    file: Path | None = Path("logs/resnet-watch.log")
+    max_bytes: int = 10 * 1024 * 1024
+    backups: int = 3
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+@dataclass(frozen=True)
+class Config:
+    inbox: InboxConfig = field(default_factory=InboxConfig)
+    watch: WatchConfig = field(default_factory=WatchConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    pipeline: PipelineConfig = field(default_factory=PipelineConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    sidecar: SidecarConfig = field(default_factory=SidecarConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    albums: Mapping[str, Any] | None = None
+    albums_dir: Path | None = None
+    source: Path | None = None  # the file this was loaded from, if any
+
+
+def auto_threads(decode_threads: int, torch_threads: int) -> tuple[int, int]:
+    """Resolve 0 ("auto") thread counts from the CPUs this process may use.
+
+    On 2 cores one torch thread beside two decode threads beats two torch
+    threads (the OpenMP pool fights the decoders), so torch gets half.
+    """
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    cpus = max(1, cpus or 1)
+    decode = decode_threads or cpus
+    torch_n = torch_threads or max(1, cpus // 2)
+    return decode, torch_n
+
+
+# --- validation -------------------------------------------------------------------------
+
+
+def _type_name(tp: Any) -> str:
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
+    if origin in (types.UnionType, typing.Union):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if origin is tuple:
+        return f"a list of {_type_name(typing.get_args(tp)[0])}"
+    if tp is type(None):
+        return "null"
+    if tp is Path:
+        return "a path"
+    return {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(
+        tp, getattr(tp, "__name__", str(tp))
+    )
+
+
+def _coerce(key: str, value: Any, tp: Any, base: Path) -> Any:
+    """Check ``value`` against the annotation ``tp``; return it in its final type."""
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        if value not in typing.get_args(tp):
+            raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r}")
+        return value
+    if origin in (types.UnionType, typing.Union):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(key, value, arg, base)
+            except ConfigError:
+                continue
+        raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r}")
+    if origin is tuple:
+        (item_tp, *_) = typing.get_args(tp)
+        if isinstance(value, str | Path):
+            value = [value]
+        if not isinstance(value, list):
+            raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r}")
+        return tuple(_coerce(f"{key}[{i}]", v, item_tp, base) for i, v in enumerate(value))
+    if origin is Mapping:
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"must be a mapping, got {value!r}")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(key, f"must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(key, f"must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(key, f"must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(key, f"must be a string, got {value!r}")
+        return value
+    if tp is Path:
+        if not isinstance(value, str | Path) or str(value) == "":
+            raise ConfigError(key, f"must be a path, got {value!r}")
+        return Path(os.path.expanduser(str(value)))
+    raise ConfigError(key, f"unsupported type {tp!r}")  # pragma: no cover - schema bug
+
+
+def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, base: Path) -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in data:
+        if key not in names:
+            known = ", ".join(sorted(names))
+            raise ConfigError(f"{prefix}{key}", f"unknown key (known keys here: {known})")
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        tp = hints[f.name]
+        if dataclasses.is_dataclass(tp):
+            if value is None:
+                value = {}
+            if not isinstance(value, dict):
+                raise ConfigError(f"{prefix}{f.name}", f"must be a mapping, got {value!r}")
+            kwargs[f.name] = _build(tp, value, f"{prefix}{f.name}.", base)
+        else:
+            kwargs[f.name] = _coerce(f"{prefix}{f.name}", value, tp, base)
+    # nested sections left out of the file still need their relative paths resolved
+    for f in dataclasses.fields(cls):
+        tp = hints[f.name]
+        if f.name not in kwargs and dataclasses.is_dataclass(tp):
+            kwargs[f.name] = _build(tp, {}, f"{prefix}{f.name}.", base)
+    return cls(**kwargs)
+
+
+def _resolve_paths(obj: Any, base: Path) -> Any:
+    """Make every relative path absolute against ``base`` (the config file's folder)."""
+    if isinstance(obj, Path):
+        return obj if obj.is_absolute() else base / obj
+    if isinstance(obj, tuple):
+        return tuple(_resolve_paths(v, base) for v in obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changes = {f.name: _resolve_paths(getattr(obj, f.name), base) for f in dataclasses.fields(obj)}
+        return dataclasses.replace(obj, **changes)
+    return obj
+
+
+def _check_ranges(cfg: Config) -> None:
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise ConfigError(key, message)
+
+    need(cfg.model.top_k >= 1 and cfg.model.top_k <= 1000, "model.top_k", "must be 1..1000")
+    need(0.0 <= cfg.model.min_score < 1.0, "model.min_score", "must be in [0, 1)")
+    need(cfg.model.threads >= 0, "model.threads", "must be >= 0 (0 = auto)")
+    need(cfg.pipeline.decode_threads >= 0, "pipeline.decode_threads", "must be >= 0 (0 = auto)")
+    need(1 <= cfg.pipeline.batch_size <= 256, "pipeline.batch_size", "must be 1..256")
+    need(cfg.pipeline.batch_wait_ms >= 0, "pipeline.batch_wait_ms", "must be >= 0")
+    need(cfg.pipeline.queue_size >= 1, "pipeline.queue_size", "must be >= 1")
+    need(cfg.pipeline.retries >= 1, "pipeline.retries", "must be >= 1")
+    need(cfg.pipeline.retry_backoff_seconds >= 0, "pipeline.retry_backoff_seconds", "must be >= 0")
+    need(cfg.watch.settle_seconds >= 0, "watch.settle_seconds", "must be >= 0")
+    need(cfg.watch.poll_interval > 0, "watch.poll_interval", "must be > 0")
+    need(cfg.watch.rescan_interval >= 0, "watch.rescan_interval", "must be >= 0 (0 = off)")
+    need(cfg.limits.max_file_bytes > 0, "limits.max_file_bytes", "must be > 0")
+    need(cfg.limits.max_pixels > 0, "limits.max_pixels", "must be > 0")
+    need(cfg.limits.max_frames >= 1, "limits.max_frames", "must be >= 1")
+    need(cfg.log.max_bytes >= 1024, "log.max_bytes", "must be >= 1024")
+    need(cfg.log.backups >= 0, "log.backups", "must be >= 0")
+    suffix = cfg.sidecar.suffix
+    need(
+        suffix.startswith(".") and "/" not in suffix and len(suffix) <= 64,
+        "sidecar.suffix",
+        "must start with '.', contain no '/', and be at most 64 characters",
+    )
+    need(bool(cfg.inbox.paths), "inbox.paths", "must name at least one folder")
+
+
+def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``RESNET_WATCH_MODEL__TOP_K=3`` -> ``{"model": {"top_k": 3}}``."""
+    out: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in (f"{ENV_PREFIX}CONFIG",):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split("__")
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(".".join(parts), f"environment variable {name}: {exc}") from None
+        node = out
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(".".join(parts), f"environment variable {name} conflicts")
+        node[parts[-1]] = value
+    return out
+
+
+def _merge(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def load_config(
+    path: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    prepare_inbox: bool = True,
+) -> Config:
+    """Read ``path`` (or built-in defaults when ``None``), apply env overrides, validate.
+
+    With ``prepare_inbox`` the inbox folders are created when ``inbox.create``
+    is on, and a missing inbox is an error otherwise.
+    """
+    environ = os.environ if environ is None else environ
+    data: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        path = Path(path).expanduser().absolute()
+        base = path.parent
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError("--config", f"file not found: {path}") from None
+        except OSError as exc:
+            raise ConfigError("--config", f"cannot read {path}: {exc.strerror}") from None
+        try:
+            loaded = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            raise ConfigError(str(path), f"not valid YAML{where}") from None
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, dict):
+            raise ConfigError(str(path), "must hold a mapping of keys")
+        data = loaded
+    data = _merge(data, _env_overrides(environ))
+    cfg: Config = _resolve_paths(_build(Config, data, "", base), base)
+    cfg = dataclasses.replace(cfg, source=path)
+    _check_ranges(cfg)
+    if prepare_inbox:
+        _prepare_inbox(cfg.inbox)
+    return cfg
+
+
+def _prepare_inbox(inbox: InboxConfig) -> None:
+    for i, folder in enumerate(inbox.paths):
+        key = f"inbox.paths[{i}]"
+        if folder.is_dir():
+            continue
+        if folder.exists():
+            raise ConfigError(key, f"{folder} exists but is not a folder")
+        if not inbox.create:
+            raise ConfigError(key, f"inbox folder {folder} does not exist (or set inbox.create)")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(key, f"cannot create inbox folder {folder}: {exc.strerror}") from None

@@ -1,0 +1,323 @@
+"""The daemon's lifecycle: load the model, start pipeline and watcher, stop cleanly.
+
+Start-up order matters: the model loads first (a missing-weights error must
+come in seconds, before anything watches the inbox), then the pipeline, then
+the watcher with its backlog scan; systemd hears READY=1 only after all of it.
+SIGTERM/SIGINT finish the images in flight and exit; a second SIGINT exits at
+once; SIGHUP reloads the settings that can change without a restart and names
+the ones that cannot.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import dataclasses
+import gc
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from resnet_watch import __version__
+from resnet_watch.config import Config, auto_threads, load_config
+from resnet_watch.errors import ConfigError, WeightsError
+from resnet_watch.imaging import ImageLimits
+from resnet_watch.logs import get_logger
+from resnet_watch.notify import Notifier
+from resnet_watch.pipeline import Pipeline, PipelineSettings
+from resnet_watch.sidecar import sweep_temp_files
+from resnet_watch.store import SidecarStore, StoreSettings
+from resnet_watch.watcher import Watcher, WatchSettings
+
+__all__ = ["Daemon", "build_pipeline_settings", "rss_bytes"]
+
+# Settings SIGHUP can apply to a running daemon; everything else needs a restart.
+_RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
+_RELOADABLE |= {"pipeline.retry_backoff_seconds", "pipeline.batch_wait_ms"}
+
+
+def rss_bytes() -> int:
+    """Resident set size of this process, from /proc (0 where unavailable)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _malloc_trim() -> Callable[[], None]:
+    """glibc keeps freed decode buffers; returning them keeps RSS flat over months."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return lambda: None
+    try:
+        libc = ctypes.CDLL(name)
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):
+        return lambda: None
+    def run() -> None:
+        trim(0)
+
+    return run
+
+
+def build_pipeline_settings(cfg: Config, decode_threads: int) -> PipelineSettings:
+    return PipelineSettings(
+        limits=ImageLimits(
+            max_bytes=cfg.limits.max_file_bytes,
+            max_pixels=cfg.limits.max_pixels,
+            max_frames=cfg.limits.max_frames,
+        ),
+        top_k=cfg.model.top_k,
+        min_score=cfg.model.min_score,
+        decode_threads=decode_threads,
+        batch_size=cfg.pipeline.batch_size,
+        batch_wait=cfg.pipeline.batch_wait_ms / 1000,
+        queue_size=cfg.pipeline.queue_size,
+    )
+
+
+def _watch_settings(cfg: Config) -> WatchSettings:
+    return WatchSettings(
+        roots=cfg.inbox.paths,
+        recursive=cfg.inbox.recursive,
+        include=cfg.inbox.include,
+        ignore=cfg.inbox.ignore,
+        settle_seconds=cfg.watch.settle_seconds,
+        polling=cfg.watch.polling,
+        poll_interval=cfg.watch.poll_interval,
+        rescan_interval=cfg.watch.rescan_interval,
+        sidecar_suffixes=(cfg.sidecar.suffix, ".xmp"),
+    )
+
+
+def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for f in dataclasses.fields(obj):
+            out.update(_flatten(getattr(obj, f.name), f"{prefix}{f.name}."))
+        return out
+    out[prefix.rstrip(".")] = obj
+    return out
+
+
+class Daemon:
+    """One running resnet-watch: ``run()`` blocks until a stop signal."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        *,
+        enrich: Any = None,
+        after_write: Any = None,
+        reconfigure_logging: Callable[[Config], None] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.log = get_logger("resnet_watch.daemon")
+        self._enrich = enrich
+        self._after_write = after_write
+        self._reconfigure_logging = reconfigure_logging
+        self._stop = threading.Event()
+        self._reload = threading.Event()
+        self._interrupts = 0
+        self.notifier = Notifier.from_environ()
+        self.pipeline: Pipeline | None = None
+        self.watcher: Watcher | None = None
+
+    # --- signals ----------------------------------------------------------------------
+
+    def _on_signal(self, signum: int, _frame: FrameType | None) -> None:
+        if signum == signal.SIGHUP:
+            self._reload.set()
+            return
+        if signum == signal.SIGINT:
+            self._interrupts += 1
+            if self._interrupts > 1:
+                os.write(2, b"second interrupt: exiting now\n")
+                os._exit(130)
+        self._stop.set()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # --- run --------------------------------------------------------------------------
+
+    def run(self) -> int:
+        cfg = self.cfg
+        started = time.monotonic()
+        decode_threads, torch_threads = auto_threads(cfg.pipeline.decode_threads, cfg.model.threads)
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(signum, self._on_signal)
+
+        from resnet_watch.models import load_classifier
+
+        try:
+            classifier, reason = load_classifier(
+                cfg.model.name, cfg.model.weights_dir, torch_threads
+            )
+        except WeightsError as exc:
+            self.log.error("model_unavailable", model=cfg.model.name, error=str(exc))
+            print(f"resnet-watch: {exc}", file=sys.stderr)
+            return 2
+        info = classifier.info
+        self.log.info(
+            "model_selected",
+            name=info.name,
+            reason=reason,
+            precision=info.precision,
+            runtime=info.runtime,
+            weights_sha256=info.weights_sha256,
+            fixture=info.fixture,
+        )
+        store = SidecarStore(
+            StoreSettings(
+                suffix=cfg.sidecar.suffix,
+                retries=cfg.pipeline.retries,
+                backoff_seconds=cfg.pipeline.retry_backoff_seconds,
+                reclassify_on_model_change=cfg.model.reclassify_on_change,
+            ),
+            info,
+            get_logger("resnet_watch.images"),
+            enrich=self._enrich,
+            after_write=self._after_write,
+        )
+        for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
+            self.log.info("temp_file_removed", path=str(removed))
+
+        self.pipeline = Pipeline(
+            classifier,
+            build_pipeline_settings(cfg, decode_threads),
+            store.sink,
+            gate=store.gate,
+            heartbeat=self.notifier.watchdog,
+        )
+        self.pipeline.start()
+        self.watcher = Watcher(
+            _watch_settings(cfg), self.pipeline.submit, get_logger("resnet_watch.watcher")
+        )
+        self.watcher.start()
+        import torch
+
+        ready_ms = (time.monotonic() - started) * 1000
+        self.log.info(
+            "daemon_started",
+            version=__version__,
+            python=platform.python_version(),
+            torch=torch.__version__,
+            pid=os.getpid(),
+            torch_threads=torch_threads,
+            decode_threads=decode_threads,
+            engine=info.engine,
+            model=info.name,
+            precision=info.precision,
+            weights_sha256=info.weights_sha256,
+            inbox=[str(p) for p in cfg.inbox.paths],
+            observer=self.watcher.observer_kind,
+            config=str(cfg.source) if cfg.source else None,
+            ready_ms=round(ready_ms),
+        )
+        self.notifier.ready(self._status_line())
+        try:
+            self._main_loop()
+        finally:
+            self._shutdown()
+        return 0
+
+    def _status_line(self) -> str:
+        p = self.pipeline
+        if p is None:
+            return "starting"
+        c = p.counters
+        return (
+            f"classified {c.classified}, failed {c.failed}, skipped {c.skipped}, "
+            f"queue {p.queue_depth()}"
+        )
+
+    def _main_loop(self) -> None:
+        trim = _malloc_trim()
+        last_classified = 0
+        while not self._stop.wait(1.0):
+            if self._reload.is_set():
+                self._reload.clear()
+                self._apply_reload()
+            assert self.pipeline is not None
+            if not self.pipeline.alive:
+                self.log.error("pipeline_died")
+                self._stop.set()
+                break
+            c = self.pipeline.counters
+            self.notifier.status(self._status_line())
+            if c.classified - last_classified >= 200 or (
+                c.classified != last_classified and self.pipeline.in_flight() == 0
+            ):
+                gc.collect()
+                trim()
+                last_classified = c.classified
+
+    def _apply_reload(self) -> None:
+        self.notifier.reloading()
+        try:
+            new = load_config(self.cfg.source)
+        except ConfigError as exc:
+            self.log.error("config_reload_failed", error=str(exc))
+            self.notifier.ready(self._status_line())
+            return
+        old_flat, new_flat = _flatten(self.cfg), _flatten(new)
+        changed = sorted(k for k in new_flat if new_flat[k] != old_flat.get(k))
+        needs_restart = [
+            k
+            for k in changed
+            if k not in _RELOADABLE and k.split(".")[0] not in _RELOADABLE and k != "source"
+        ]
+        applied = [k for k in changed if k not in needs_restart]
+        if "log" in {k.split(".")[0] for k in applied} and self._reconfigure_logging:
+            self._reconfigure_logging(new)
+        if self.pipeline is not None:
+            self.pipeline.update_settings(
+                top_k=new.model.top_k,
+                min_score=new.model.min_score,
+                batch_wait=new.pipeline.batch_wait_ms / 1000,
+            )
+        self.log.info("config_reloaded", applied=applied, needs_restart=needs_restart)
+        if not needs_restart:
+            self.cfg = new
+        if self.watcher is not None:
+            self.watcher.rescan()
+        self.notifier.ready(self._status_line())
+
+    def _shutdown(self) -> None:
+        pipeline, watcher = self.pipeline, self.watcher
+        counts = pipeline.counters if pipeline else None
+        self.log.info(
+            "daemon_stopping",
+            in_flight=pipeline.in_flight() if pipeline else 0,
+            queue=pipeline.queue_depth() if pipeline else 0,
+        )
+        self.notifier.stopping()
+        if watcher is not None:
+            watcher.stop()
+        clean = pipeline.stop(self.cfg.pipeline.stop_timeout_seconds) if pipeline else True
+        self.log.info(
+            "daemon_stopped",
+            clean=clean,
+            classified=counts.classified if counts else 0,
+            failed=counts.failed if counts else 0,
+            skipped=counts.skipped if counts else 0,
+        )
+        self.notifier.close()
+
+
+def default_config_path() -> Path | None:
+    """``$RESNET_WATCH_CONFIG``, else ./config.yaml when present."""
+    env = os.environ.get("RESNET_WATCH_CONFIG")
+    if env:
+        return Path(env)
+    here = Path("config.yaml")
+    return here if here.exists() else None

@@ -1,0 +1,230 @@
+"""``resnet-watch doctor``: find what stops tagging and say how to fix it, in plain words.
+
+Each check returns findings (ok / warn / fail) with a one-line fix; nothing
+here changes anything except ``reset_failures``, used by ``resnet-watch retry``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, TextIO
+
+from resnet_watch.config import Config, load_config
+from resnet_watch.errors import ConfigError
+
+__all__ = ["Finding", "find_failures", "reset_failures", "run_doctor"]
+
+Level = Literal["ok", "warn", "fail"]
+
+
+@dataclass(frozen=True)
+class Finding:
+    level: Level
+    what: str
+    fix: str = ""
+
+
+def _walk_sidecars(roots: Sequence[Path], suffix: str) -> Iterator[Path]:
+    stack = list(roots)
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif entry.name.endswith(suffix) and entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path)
+            except OSError:
+                continue
+
+
+def find_failures(roots: Sequence[Path], suffix: str) -> list[tuple[Path, dict[str, object]]]:
+    """Failure records under ``roots``: (sidecar path, record)."""
+    found = []
+    for path in _walk_sidecars(roots, suffix):
+        try:
+            record = json.loads(path.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("status") == "failed":
+            found.append((path, record))
+    return sorted(found, key=lambda item: str(item[0]))
+
+
+def reset_failures(paths: Sequence[Path], suffix: str) -> int:
+    """Remove failure records (only ours, never an image) so the files are tried again."""
+    roots: list[Path] = []
+    records: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            roots.append(path)
+        else:
+            records.append(path if path.name.endswith(suffix) else path.with_name(path.name + suffix))
+    targets = [p for p, _ in find_failures(roots, suffix)]
+    for record in records:
+        try:
+            data = json.loads(record.read_bytes())
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and data.get("status") == "failed":
+            targets.append(record)
+    removed = 0
+    for target in targets:
+        try:
+            target.unlink()
+            removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def _read_int(path: str) -> int | None:
+    try:
+        with open(path, encoding="ascii") as fh:
+            return int(fh.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _count_dirs(roots: Sequence[Path], limit: int = 2_000_000) -> int:
+    count = 0
+    stack = list(roots)
+    while stack and count < limit:
+        folder = stack.pop()
+        count += 1
+        try:
+            for entry in os.scandir(folder):
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+        except OSError:
+            continue
+    return count
+
+
+def check_inbox(cfg: Config) -> list[Finding]:
+    out = []
+    for folder in cfg.inbox.paths:
+        if not folder.is_dir():
+            out.append(Finding("fail", f"inbox {folder} does not exist", f"mkdir -p {folder}"))
+            continue
+        readable = os.access(folder, os.R_OK | os.X_OK)
+        writable = os.access(folder, os.W_OK)
+        if not readable:
+            out.append(
+                Finding("fail", f"inbox {folder} is not readable", f"chmod u+rx {folder}")
+            )
+        elif not writable:
+            out.append(
+                Finding(
+                    "fail",
+                    f"inbox {folder} is not writable: sidecars cannot be written",
+                    f"give this user write access: chmod u+w {folder} (or a group with g+w)",
+                )
+            )
+        else:
+            out.append(Finding("ok", f"inbox {folder} is readable and writable"))
+        free = shutil.disk_usage(folder).free
+        if free < 100 * 1024 * 1024:
+            out.append(Finding("warn", f"only {free // 2**20} MB free under {folder}",
+                               "free some disk space: sidecar writes fail when it is full"))
+    return out
+
+
+def check_inotify(cfg: Config) -> list[Finding]:
+    if cfg.watch.polling == "on":
+        return [Finding("ok", "polling is on: inotify limits do not apply")]
+    watches = _read_int("/proc/sys/fs/inotify/max_user_watches")
+    instances = _read_int("/proc/sys/fs/inotify/max_user_instances")
+    if watches is None:
+        return [Finding("warn", "inotify is not available here; the daemon will poll",
+                        "fine on NFS/SMB; on a local disk check the kernel's inotify support")]
+    dirs = _count_dirs(cfg.inbox.paths) if cfg.inbox.recursive else len(cfg.inbox.paths)
+    out = []
+    if dirs > watches * 0.8:
+        out.append(Finding(
+            "warn",
+            f"{dirs} folders to watch but fs.inotify.max_user_watches is {watches}",
+            "sudo sysctl fs.inotify.max_user_watches=524288 "
+            "(persist it in /etc/sysctl.d/90-resnet-watch.conf)",
+        ))
+    else:
+        out.append(Finding("ok", f"inotify: {dirs} folder(s) to watch, limit {watches}"))
+    if instances is not None and instances < 8:
+        out.append(Finding("warn", f"fs.inotify.max_user_instances is only {instances}",
+                           "sudo sysctl fs.inotify.max_user_instances=512"))
+    return out
+
+
+def check_model(cfg: Config) -> list[Finding]:
+    from resnet_watch import models
+
+    try:
+        choice, reason = models.select_model(cfg.model.name, cfg.model.weights_dir)
+    except Exception as exc:
+        return [Finding("fail", f"model {cfg.model.name!r}: {exc}",
+                        "resnet-watch weights fetch resnet18 (internet) or "
+                        "resnet-watch weights import FILE (air-gapped), or set model.name: auto")]
+    return [Finding("ok", f"model {choice} ({reason})")]
+
+
+def check_log(cfg: Config) -> list[Finding]:
+    if cfg.log.file is None:
+        return [Finding("ok", "file log off (stderr only)")]
+    folder = cfg.log.file.parent
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not os.access(probe, os.W_OK):
+        return [Finding("fail", f"log folder {folder} is not writable",
+                        f"create it and give this user write access, or set log.file: null")]
+    cap = cfg.log.max_bytes * (cfg.log.backups + 1)
+    return [Finding("ok", f"log {cfg.log.file} (at most {cap // 1024} KiB on disk)")]
+
+
+def check_failures(cfg: Config) -> list[Finding]:
+    failures = find_failures(cfg.inbox.paths, cfg.sidecar.suffix)
+    if not failures:
+        return [Finding("ok", "no failed images")]
+    out = [Finding("warn", f"{len(failures)} image(s) failed",
+                   "fix or remove them, then: resnet-watch retry")]
+    for path, record in failures[:50]:
+        err = record.get("error") if isinstance(record.get("error"), dict) else {}
+        assert isinstance(err, dict)
+        image = path.with_name(path.name[: -len(cfg.sidecar.suffix)])
+        gave_up = " (gave up)" if record.get("gave_up") else " (will retry)"
+        out.append(Finding("warn", f"  {image}: {err.get('kind')}: {err.get('message')}{gave_up}"))
+    if len(failures) > 50:
+        out.append(Finding("warn", f"  ... and {len(failures) - 50} more"))
+    return out
+
+
+def run_doctor(config_path: Path | None, out: TextIO) -> int:
+    """Print every finding; exit code 1 when anything must be fixed."""
+    findings: list[Finding] = []
+    try:
+        cfg = load_config(config_path, prepare_inbox=False)
+        findings.append(Finding("ok", f"config {config_path or '(built-in defaults)'} is valid"))
+    except ConfigError as exc:
+        findings.append(Finding("fail", f"config: {exc}", "fix that key in the config file"))
+        cfg = None
+    if cfg is not None:
+        for check in (check_inbox, check_inotify, check_model, check_log, check_failures):
+            findings.extend(check(cfg))
+    marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    for f in findings:
+        out.write(f"[{marks[f.level]}] {f.what}\n")
+        if f.fix:
+            out.write(f"       fix: {f.fix}\n")
+    failed = sum(f.level == "fail" for f in findings)
+    warned = sum(f.level == "warn" for f in findings)
+    out.write(f"\n{failed} problem(s), {warned} warning(s)\n")
+    return 1 if failed else 0

@@ -1,0 +1,411 @@
+"""The worker pipeline: bounded queue -> decode threads -> batched inference -> sink.
+
+Paths come in through ``submit`` (blocking when the queue is full: that is the
+backpressure that keeps a burst of thousands of files from growing memory).
+Decode threads do everything that releases the GIL (reading, hashing, Pillow's
+decode and resize) and hand float32 arrays to one inference thread, which
+batches what is ready (waiting at most ``batch_wait`` so a single file is not
+delayed), runs the model and passes each outcome to the sink.
+
+Nothing here knows about sidecars or watchers: the daemon injects ``gate``
+(should this file be processed?) and ``sink`` (record the outcome), which keeps
+the core testable with a fake classifier and no filesystem watcher.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import heapq
+import os
+import queue
+import stat
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from resnet_watch.errors import ImageError
+from resnet_watch.imaging import ImageLimits, preprocess, read_image
+from resnet_watch.models.spec import Classifier, Label
+from resnet_watch.policy import Decision
+from resnet_watch.sidecar import FileFacts
+
+__all__ = [
+    "Classified",
+    "Failed",
+    "Gate",
+    "Outcome",
+    "Pipeline",
+    "PipelineSettings",
+    "Sink",
+    "Skipped",
+    "hash_file",
+]
+
+
+@dataclass(frozen=True)
+class Classified:
+    path: Path
+    facts: FileFacts
+    width: int
+    height: int
+    format: str
+    labels: list[Label]
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class Failed:
+    path: Path
+    facts: FileFacts | None
+    kind: str
+    message: str
+    elapsed_ms: float
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: Path
+    reason: str
+    facts: FileFacts | None = None
+
+
+Outcome = Classified | Failed | Skipped
+Gate = Callable[[Path, FileFacts], Decision]
+Sink = Callable[[Outcome], "float | None"]  # returns seconds until a retry, or None
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    limits: ImageLimits
+    top_k: int = 5
+    min_score: float = 0.0
+    decode_threads: int = 2
+    batch_size: int = 8
+    batch_wait: float = 0.02
+    queue_size: int = 64
+
+
+@dataclass
+class _Prepared:
+    path: Path
+    facts: FileFacts
+    width: int
+    height: int
+    format: str
+    array: npt.NDArray[np.float32]
+    started: float
+
+
+@dataclass
+class _Counters:
+    submitted: int = 0
+    classified: int = 0
+    failed: int = 0
+    skipped: int = 0
+    batches: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+_STOP = object()
+
+
+def hash_file(path: Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's content, read without following a symlink."""
+    h = hashlib.sha256()
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Pipeline:
+    """Runs images through decode and the model; thread-safe ``submit``."""
+
+    def __init__(
+        self,
+        classifier: Classifier,
+        settings: PipelineSettings,
+        sink: Sink,
+        *,
+        gate: Gate | None = None,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
+        self._model = classifier
+        self._settings = settings
+        self._sink = sink
+        self._gate = gate
+        self._heartbeat = heartbeat or (lambda: None)
+        self._inbox: queue.Queue[Any] = queue.Queue(maxsize=settings.queue_size)
+        self._ready: queue.Queue[Any] = queue.Queue(maxsize=max(2, settings.batch_size * 2))
+        self._active: set[Path] = set()
+        self._lock = threading.Lock()
+        self._idle = threading.Condition(self._lock)
+        self._retries: list[tuple[float, str]] = []
+        self._accepting = False
+        self._stopping = threading.Event()
+        self._decoders: list[threading.Thread] = []
+        self._infer: threading.Thread | None = None
+        self.counters = _Counters()
+        self._errors: list[BaseException] = []
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._accepting = True
+        for i in range(max(1, self._settings.decode_threads)):
+            t = threading.Thread(target=self._decode_loop, name=f"rw-decode-{i}", daemon=True)
+            t.start()
+            self._decoders.append(t)
+        self._infer = threading.Thread(target=self._infer_loop, name="rw-infer", daemon=True)
+        self._infer.start()
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop taking work; finish images already being decoded or classified.
+
+        Paths still waiting in the queue are dropped: they have no sidecar yet,
+        so the next start-up scan picks them up. Returns False on timeout.
+        """
+        self._accepting = False
+        self._stopping.set()
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._inbox.get_nowait()
+                if isinstance(item, Path):
+                    self._release(item)
+        for _ in self._decoders:
+            self._put_until(self._inbox, _STOP, deadline)
+        for t in self._decoders:
+            t.join(max(0.0, deadline - time.monotonic()))
+        self._put_until(self._ready, _STOP, deadline)
+        if self._infer is not None:
+            self._infer.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in [*self._decoders, *filter(None, [self._infer])])
+
+    def _put_until(self, q: queue.Queue[Any], item: Any, deadline: float) -> None:
+        while time.monotonic() < deadline:
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def update_settings(self, **changes: Any) -> None:
+        """Apply settings a SIGHUP may change (top_k, min_score, batch_wait)."""
+        self._settings = dataclasses.replace(self._settings, **changes)
+
+    @property
+    def alive(self) -> bool:
+        return self._infer is not None and self._infer.is_alive()
+
+    # --- intake -----------------------------------------------------------------------
+
+    def submit(self, path: Path, *, block: bool = True) -> bool:
+        """Queue one path. Blocks while the queue is full (backpressure).
+
+        Returns False when the path is already queued or being processed (the
+        watchers' duplicate events end here) or when the pipeline is stopping.
+        """
+        with self._lock:
+            if not self._accepting or path in self._active:
+                return False
+            self._active.add(path)
+            self.counters.submitted += 1
+        while True:
+            try:
+                self._inbox.put(path, timeout=0.2 if block else 0)
+                return True
+            except queue.Full:
+                if not block or self._stopping.is_set():
+                    self._release(path)
+                    return False
+
+    def queue_depth(self) -> int:
+        return self._inbox.qsize() + self._ready.qsize()
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Block until nothing is queued or in flight (retries pending don't count)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._idle:
+            while self._active:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._idle.wait(0.2 if remaining is None else min(0.2, remaining))
+        return True
+
+    def _release(self, path: Path) -> None:
+        with self._idle:
+            self._active.discard(path)
+            if not self._active:
+                self._idle.notify_all()
+
+    # --- decode stage -----------------------------------------------------------------
+
+    def _decode_loop(self) -> None:
+        while True:
+            item = self._inbox.get()
+            if item is _STOP:
+                return
+            path: Path = item
+            try:
+                result = self._prepare(path)
+            except Exception as exc:  # a bug must cost one image, never the daemon
+                result = Failed(path, None, "internal_error", f"{type(exc).__name__}: {exc}", 0.0)
+            self._ready.put(result)
+
+    def _prepare(self, path: Path) -> _Prepared | Failed | Skipped:
+        started = time.perf_counter()
+
+        def failed(kind: str, message: str, facts: FileFacts | None) -> Failed:
+            return Failed(path, facts, kind, message, (time.perf_counter() - started) * 1000)
+
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            return Skipped(path, "vanished")
+        except OSError as exc:
+            return failed("unreadable_file", f"cannot stat: {exc.strerror}", None)
+        facts = FileFacts.from_stat(path, st)
+        if stat.S_ISLNK(st.st_mode):
+            return failed("symlink_not_followed", "symbolic link: not followed", facts)
+        if not stat.S_ISREG(st.st_mode):
+            return failed("unreadable_file", "not a regular file", facts)
+        if self._gate is not None:
+            decision = self._gate(path, facts)
+            if decision.action == "skip":
+                return Skipped(path, decision.reason, facts)
+            if decision.action == "wait":
+                return Skipped(path, f"wait:{decision.wait_seconds:.3f}", facts)
+            if decision.action == "check_hash":
+                try:
+                    sha = hash_file(path)
+                except OSError as exc:
+                    return failed("unreadable_file", f"cannot read: {exc.strerror}", facts)
+                hashed = FileFacts(facts.name, facts.size, facts.mtime_ns, sha)
+                if self._gate(path, hashed).action == "skip":
+                    return Skipped(path, "same_content", hashed)
+        spec = self._model.preprocess
+        try:
+            decoded = read_image(path, self._settings.limits, spec.resize_short)
+            array = preprocess(decoded.image, spec)
+        except ImageError as exc:
+            return failed(exc.kind, str(exc), facts)
+        except MemoryError:
+            return failed("too_large", "out of memory while decoding", facts)
+        facts = FileFacts(facts.name, decoded.size_bytes, facts.mtime_ns, decoded.sha256)
+        return _Prepared(
+            path, facts, decoded.width, decoded.height, decoded.format, array, started
+        )
+
+    # --- inference stage --------------------------------------------------------------
+
+    def _next_batch(self) -> tuple[list[Any], bool]:
+        """Up to batch_size ready items; waits at most batch_wait after the first."""
+        items: list[Any] = []
+        try:
+            first = self._ready.get(timeout=0.5)
+        except queue.Empty:
+            return items, False
+        if first is _STOP:
+            return items, True
+        items.append(first)
+        deadline = time.monotonic() + self._settings.batch_wait
+        while len(items) < self._settings.batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._ready.get(timeout=max(0.0, remaining)) if remaining > 0 else (
+                    self._ready.get_nowait()
+                )
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return items, True
+            items.append(item)
+        return items, False
+
+    def _infer_loop(self) -> None:
+        stop_seen = False
+        while True:
+            self._heartbeat()
+            self._resubmit_due()
+            items, stop = self._next_batch()
+            stop_seen = stop_seen or stop
+            if items:
+                self._run_batch(items)
+            if stop_seen and self._ready.empty():
+                return
+
+    def _run_batch(self, items: list[Any]) -> None:
+        prepared = [x for x in items if isinstance(x, _Prepared)]
+        for x in items:
+            if not isinstance(x, _Prepared):
+                self._emit(x)
+        if not prepared:
+            return
+        batch = np.stack([p.array for p in prepared])
+        try:
+            results = self._model.predict(batch, self._settings.top_k)
+            self.counters.batches += 1
+        except Exception as exc:
+            for p in prepared:
+                self._emit(Failed(p.path, p.facts, "model_error", f"{exc}", 0.0))
+            return
+        finally:
+            del batch
+        done = time.perf_counter()
+        for p, labels in zip(prepared, results, strict=True):
+            kept = [lab for lab in labels if lab.score >= self._settings.min_score] or labels[:1]
+            elapsed = (done - p.started) * 1000
+            self._emit(Classified(p.path, p.facts, p.width, p.height, p.format, kept, elapsed))
+        prepared.clear()
+
+    def _emit(self, outcome: Outcome) -> None:
+        retry_in: float | None = None
+        try:
+            if isinstance(outcome, Skipped) and outcome.reason.startswith("wait:"):
+                retry_in = float(outcome.reason.split(":", 1)[1])
+            else:
+                retry_in = self._sink(outcome)
+        except Exception as exc:  # the sink logs its own errors; never lose the thread
+            self._errors.append(exc)
+        finally:
+            if isinstance(outcome, Classified):
+                self.counters.classified += 1
+            elif isinstance(outcome, Failed):
+                self.counters.failed += 1
+            else:
+                self.counters.skipped += 1
+            self._release(outcome.path)
+        if retry_in is not None:
+            with self._lock:
+                heapq.heappush(self._retries, (time.monotonic() + retry_in, str(outcome.path)))
+
+    def _resubmit_due(self) -> None:
+        now = time.monotonic()
+        due: list[Path] = []
+        with self._lock:
+            while self._retries and self._retries[0][0] <= now:
+                due.append(Path(heapq.heappop(self._retries)[1]))
+        for path in due:
+            if not self.submit(path, block=False):
+                with self._lock:
+                    if self._accepting and path not in self._active:
+                        heapq.heappush(self._retries, (now + 1.0, str(path)))
+
+    def pending_retries(self) -> int:
+        with self._lock:
+            return len(self._retries)

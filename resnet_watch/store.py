@@ -1,0 +1,191 @@
+"""Sidecars as the daemon's only state: the pipeline's gate and sink.
+
+``gate`` reads an image's sidecar and asks ``policy.decide`` whether to work
+on it; ``sink`` writes the result or failure record and logs one event per
+image. Keeping state in the sidecars (no database) means a restart, a
+``kill -9`` or a copied folder all resume correctly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from resnet_watch.errors import SidecarError
+from resnet_watch.models.spec import Label, ModelInfo
+from resnet_watch.pipeline import Classified, Failed, Outcome, Skipped
+from resnet_watch.policy import Decision, decide, plan_retry
+from resnet_watch.sidecar import (
+    FileFacts,
+    failure_record,
+    read_sidecar,
+    result_record,
+    sidecar_path,
+    write_sidecar,
+)
+
+__all__ = ["Enricher", "SidecarStore", "StoreSettings"]
+
+# Adds fields (tags, albums) to a result record before it is written.
+Enricher = Callable[[list[Label]], Mapping[str, Any]]
+# Runs after a result sidecar is written (XMP, album folders); errors are logged.
+AfterWrite = Callable[[Path, Mapping[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    suffix: str = ".resnet-watch.json"
+    retries: int = 3
+    backoff_seconds: float = 10.0
+    reclassify_on_model_change: bool = True
+
+
+class SidecarStore:
+    """Decides from sidecars what to process and records every outcome in one."""
+
+    def __init__(
+        self,
+        settings: StoreSettings,
+        model: ModelInfo,
+        log: Any,
+        *,
+        enrich: Enricher | None = None,
+        after_write: AfterWrite | None = None,
+    ) -> None:
+        self._settings = settings
+        self._model = model
+        self._log = log
+        self._enrich = enrich
+        self._after_write = after_write
+        # write failures cannot be recorded on disk; count them here (bounded)
+        self._write_failures: OrderedDict[str, int] = OrderedDict()
+
+    def sidecar_for(self, image: Path) -> Path:
+        return sidecar_path(image, self._settings.suffix)
+
+    def gate(self, path: Path, facts: FileFacts) -> Decision:
+        record = read_sidecar(self.sidecar_for(path))
+        return decide(
+            record,
+            facts,
+            self._model,
+            retries=self._settings.retries,
+            reclassify_on_model_change=self._settings.reclassify_on_model_change,
+        )
+
+    def sink(self, outcome: Outcome) -> float | None:
+        if isinstance(outcome, Classified):
+            return self._record_result(outcome)
+        if isinstance(outcome, Failed):
+            return self._record_failure(outcome)
+        return self._record_skip(outcome)
+
+    # --- outcomes ---------------------------------------------------------------------
+
+    def _record_result(self, out: Classified) -> float | None:
+        extra = dict(self._enrich(out.labels)) if self._enrich else {}
+        record = result_record(
+            out.facts,
+            width=out.width,
+            height=out.height,
+            fmt=out.format,
+            labels=out.labels,
+            model=self._model,
+            elapsed_ms=out.elapsed_ms,
+            extra=extra,
+        )
+        target = self.sidecar_for(out.path)
+        if not self._write(out.path, target, record):
+            return self._write_retry(out.path)
+        top = out.labels[0]
+        self._log.info(
+            "image_classified",
+            path=str(out.path),
+            top1=top.name,
+            score=round(top.score, 4),
+            wnid=top.wnid,
+            ms=round(out.elapsed_ms, 1),
+            model=self._model.name,
+        )
+        if self._after_write is not None:
+            try:
+                self._after_write(out.path, record)
+            except Exception as exc:
+                self._log.warning("sidecar_extras_failed", path=str(out.path), error=str(exc))
+        return None
+
+    def _record_failure(self, out: Failed) -> float | None:
+        if not os.path.lexists(out.path):
+            self._log.info("image_skipped", path=str(out.path), reason="vanished")
+            return None
+        facts = out.facts or FileFacts(out.path.name, -1, -1)
+        target = self.sidecar_for(out.path)
+        previous = read_sidecar(target)
+        plan = plan_retry(
+            previous,
+            facts,
+            out.kind,
+            retries=self._settings.retries,
+            backoff_seconds=self._settings.backoff_seconds,
+        )
+        record = failure_record(
+            facts,
+            kind=out.kind,
+            message=out.message,
+            attempts=plan.attempts,
+            gave_up=plan.gave_up,
+            next_retry_at=plan.next_retry_at(),
+            model=self._model,
+        )
+        self._log.warning(
+            "image_failed",
+            path=str(out.path),
+            kind=out.kind,
+            error=out.message,
+            attempts=plan.attempts,
+            gave_up=plan.gave_up,
+        )
+        if not self._write(out.path, target, record):
+            return self._write_retry(out.path)
+        return plan.retry_in
+
+    def _record_skip(self, out: Skipped) -> float | None:
+        if out.reason == "same_content" and out.facts is not None:
+            self._refresh_facts(out.path, out.facts)
+        self._log.debug("image_skipped", path=str(out.path), reason=out.reason)
+        return None
+
+    def _refresh_facts(self, path: Path, facts: FileFacts) -> None:
+        """Same bytes, new mtime (a plain ``cp``): update the sidecar so the next check is cheap."""
+        target = self.sidecar_for(path)
+        record = read_sidecar(target)
+        if record is None:
+            return
+        record["file"] = {**record["file"], "size": facts.size, "mtime_ns": facts.mtime_ns}
+        self._write(path, target, record)
+
+    # --- writing ----------------------------------------------------------------------
+
+    def _write(self, image: Path, target: Path, record: Mapping[str, Any]) -> bool:
+        try:
+            write_sidecar(target, record)
+        except SidecarError as exc:
+            self._log.error("sidecar_write_failed", path=str(image), error=str(exc))
+            return False
+        self._write_failures.pop(str(image), None)
+        return True
+
+    def _write_retry(self, image: Path) -> float | None:
+        key = str(image)
+        attempts = self._write_failures.pop(key, 0) + 1
+        self._write_failures[key] = attempts
+        while len(self._write_failures) > 10_000:
+            self._write_failures.popitem(last=False)
+        if attempts >= self._settings.retries:
+            self._log.error("sidecar_write_gave_up", path=key, attempts=attempts)
+            return None
+        return self._settings.backoff_seconds * (2 ** (attempts - 1))

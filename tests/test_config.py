@@ -1,0 +1,121 @@
+"""config.yaml loading: defaults, validation that names the key, env overrides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from resnet_watch.config import Config, auto_threads, load_config
+from resnet_watch.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_config_matches_builtin_defaults(tmp_path: Path) -> None:
+    """The bundled config.yaml documents exactly the built-in defaults."""
+    shipped = load_config(ROOT / "config.yaml", environ={}, prepare_inbox=False)
+    builtin = load_config(None, environ={}, prepare_inbox=False)
+    assert shipped.model == builtin.model
+    assert shipped.pipeline == builtin.pipeline
+    assert shipped.limits == builtin.limits
+    assert shipped.watch == builtin.watch
+    assert shipped.sidecar == builtin.sidecar
+    assert shipped.inbox.include == builtin.inbox.include
+    assert shipped.inbox.paths == (ROOT / "inbox",)
+
+
+def test_every_key_is_documented_with_a_comment() -> None:
+    """Each key of the schema appears in the shipped config.yaml under a comment."""
+    import dataclasses
+
+    text = (ROOT / "config.yaml").read_text()
+    lines = text.splitlines()
+    for section in dataclasses.fields(Config):
+        if section.name in ("source", "albums", "albums_dir"):
+            continue
+        for f in dataclasses.fields(section.type if isinstance(section.type, type) else
+                                    getattr(Config(), section.name)):
+            idx = next((i for i, ln in enumerate(lines) if ln.strip().startswith(f"{f.name}:")),
+                       None)
+            assert idx is not None, f"{section.name}.{f.name} missing from config.yaml"
+            assert lines[idx - 1].strip().startswith("#"), f"{section.name}.{f.name} has no comment"
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    """A typo in a key fails with the dotted key name."""
+    with pytest.raises(ConfigError, match=r"model\.topk: unknown key"):
+        load_config(write(tmp_path, "model:\n  topk: 3\n"), environ={}, prepare_inbox=False)
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    """A wrong type fails with the key and what was expected."""
+    with pytest.raises(ConfigError, match=r"model\.top_k.*integer"):
+        load_config(write(tmp_path, "model:\n  top_k: five\n"), environ={}, prepare_inbox=False)
+    with pytest.raises(ConfigError, match=r"watch\.polling.*'auto'"):
+        load_config(write(tmp_path, "watch:\n  polling: maybe\n"), environ={}, prepare_inbox=False)
+    with pytest.raises(ConfigError, match=r"inbox\.recursive.*true or false"):
+        load_config(write(tmp_path, "inbox:\n  recursive: 1\n"), environ={}, prepare_inbox=False)
+
+
+def test_out_of_range_is_named(tmp_path: Path) -> None:
+    """Values outside their range fail with the key."""
+    with pytest.raises(ConfigError, match=r"pipeline\.batch_size"):
+        load_config(write(tmp_path, "pipeline:\n  batch_size: 0\n"), environ={}, prepare_inbox=False)
+
+
+def test_missing_inbox_without_create_is_an_error(tmp_path: Path) -> None:
+    """inbox.create false and no folder: a clear error naming inbox.paths."""
+    cfg = write(tmp_path, "inbox:\n  paths: [./nope]\n  create: false\n")
+    with pytest.raises(ConfigError, match=r"inbox\.paths\[0\].*does not exist"):
+        load_config(cfg, environ={})
+
+
+def test_missing_inbox_is_created_by_default(tmp_path: Path) -> None:
+    """The default inbox ./inbox is created next to the config file."""
+    cfg = load_config(write(tmp_path, "{}\n"), environ={})
+    assert cfg.inbox.paths == (tmp_path / "inbox",)
+    assert (tmp_path / "inbox").is_dir()
+
+
+def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
+    """Paths resolve against the config file's folder, not the working directory."""
+    cfg = load_config(write(tmp_path, "model:\n  weights_dir: w\nlog:\n  file: l/x.log\n"),
+                      environ={}, prepare_inbox=False)
+    assert cfg.model.weights_dir == tmp_path / "w"
+    assert cfg.log.file == tmp_path / "l/x.log"
+
+
+def test_env_overrides_win_over_the_file(tmp_path: Path) -> None:
+    """RESNET_WATCH_SECTION__KEY overrides the file, typed as YAML."""
+    env = {"RESNET_WATCH_MODEL__TOP_K": "3", "RESNET_WATCH_INBOX__RECURSIVE": "false",
+           "RESNET_WATCH_LOG__FILE": "null"}
+    cfg = load_config(write(tmp_path, "model:\n  top_k: 7\n"), environ=env, prepare_inbox=False)
+    assert cfg.model.top_k == 3
+    assert cfg.inbox.recursive is False
+    assert cfg.log.file is None
+
+
+def test_env_override_with_unknown_key_is_named(tmp_path: Path) -> None:
+    """A misspelt environment override is an error too, not silently ignored."""
+    with pytest.raises(ConfigError, match=r"model\.nmae"):
+        load_config(None, environ={"RESNET_WATCH_MODEL__NMAE": "x"}, prepare_inbox=False)
+
+
+def test_invalid_yaml_reports_the_line(tmp_path: Path) -> None:
+    """Broken YAML names the file and line."""
+    with pytest.raises(ConfigError, match=r"config\.yaml: not valid YAML at line \d"):
+        load_config(write(tmp_path, "model:\n  top_k: [\n"), environ={}, prepare_inbox=False)
+
+
+def test_auto_threads_splits_cores() -> None:
+    """0 means auto: decode threads per CPU, half the CPUs (at least 1) for torch."""
+    decode, torch_n = auto_threads(0, 0)
+    assert decode >= 1 and torch_n >= 1 and torch_n <= decode
+    assert auto_threads(3, 2) == (3, 2)
