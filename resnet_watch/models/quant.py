@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from torch import nn
+from torch.jit._trace import TracerWarning
 
 __all__ = [
     "ENGINE",
@@ -45,6 +46,7 @@ def quiet() -> Iterator[None]:
     with warnings.catch_warnings():
         for message in _DEPRECATION_MESSAGES:
             warnings.filterwarnings("ignore", message=message)
+        warnings.filterwarnings("ignore", category=TracerWarning)
         yield
 
 

@@ -76,8 +76,15 @@ def _verify_record(weights_dir: Path, record: InstallRecord, allow_fixture: bool
             raise WeightsInvalid(
                 f"{path} is a test fixture (random weights), never used to tag photos; {FIX_HINT}"
             )
-        return Found(path, actual, record.precision, f"fixture:{path}", "resnet18 test fixture",
-                     fixture=True, record=record)  # fmt: skip
+        return Found(
+            path=path,
+            sha256=actual,
+            precision=record.precision,
+            source=f"fixture:{record.source}",
+            reason="resnet18 test fixture (random weights)",
+            fixture=True,
+            record=record,
+        )
     vouched = record.derived_from_sha256 if record.method == "import+ptq" else actual
     entry = match_manifest(vouched or "", "resnet18")
     expected = "resnet18_fp32" if record.method == "import+ptq" else "resnet18_fbgemm"
@@ -87,8 +94,8 @@ def _verify_record(weights_dir: Path, record: InstallRecord, allow_fixture: bool
             f"from {record.source}); {FIX_HINT}"
         )
     how = "int8 PTQ of torchvision IMAGENET1K_V1" if expected == "resnet18_fp32" else "int8"
-    return Found(path, actual, record.precision, record.source,
-                 f"resnet18 weights installed ({how})", record=record)  # fmt: skip
+    reason = f"resnet18 weights installed ({how})"
+    return Found(path, actual, record.precision, record.source, reason, record=record)
 
 
 def _verify_known_file(path: Path, entry: ManifestEntry, where: str) -> Found:
