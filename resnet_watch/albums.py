@@ -1,0 +1,515 @@
+"""Smart albums: roll ImageNet labels up the WordNet hierarchy into albums and tag paths,
+and mirror albums as folders of links to the originals.
+
+An album's score for an image is the summed probability of the image's top-k labels that fall
+under the album's synsets: softmax classes are disjoint, so a photo whose top five are five dog
+breeds at 0.2 each is a dog at >= 1.0, even though no single breed passes 0.3. An album is
+assigned when that sum reaches ``min_score``.
+
+Tags are hierarchical paths ``Group/Album/label`` (``Animals/Dogs/golden retriever``) for each
+label that contributes to an assigned album with at least ``label_min_score``, plus the album's
+best label, so the keyword names what the model saw without listing every 2% guess. Labels that
+fall under no album's synsets appear as ``Other/<label>`` only when the model is confident
+(``other_min_score``, default 0.5): a sure "umbrella" is worth searching for, a 6% guess
+outside every album is noise. A label that matches an album but misses its ``min_score`` is
+dropped, never demoted to Other: the rule already said how sure it wants to be.
+
+``assign`` is pure. ``sync_album_links`` and ``prune_album_links`` are the filesystem edge: they
+only ever create, replace or delete links whose names they generate, inside a folder that carries
+the ``.resnet-watch-albums`` marker, and never copy pixels.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import re
+import stat
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from resnet_watch.taxonomy import Taxonomy, load_taxonomy
+
+__all__ = [
+    "DEFAULT_ALBUMS",
+    "DEFAULT_ALBUMS_YAML",
+    "MARKER",
+    "AlbumResult",
+    "AlbumRule",
+    "LinkMode",
+    "assign",
+    "link_name",
+    "parse_album_rules",
+    "prune_album_links",
+    "sync_album_links",
+]
+
+LinkMode = Literal["symlink", "hardlink"]
+MARKER = ".resnet-watch-albums"
+OTHER_GROUP = "Other"
+_RULE_KEYS = frozenset({"any_of", "none_of", "min_score", "group"})
+_HASH_LEN = 8
+_OUR_LINK = re.compile(r".*~[0-9a-f]{8}(\.[^.~/]*)?")
+_OUR_TEMP = re.compile(r"\..*\.rw-tmp-\d+")
+
+
+@dataclass(frozen=True)
+class AlbumRule:
+    """An album: labels under any ``any_of`` synset and no ``none_of`` synset count towards it."""
+
+    name: str
+    any_of: tuple[str, ...]
+    min_score: float
+    group: str = ""  # the parent in tag paths: "Animals" -> "Animals/Dogs/golden retriever"
+    none_of: tuple[str, ...] = ()
+
+    @property
+    def path(self) -> str:
+        return f"{self.group}/{self.name}" if self.group else self.name
+
+    def matches(self, ancestors: Collection[str]) -> bool:
+        return any(s in ancestors for s in self.any_of) and not any(
+            s in ancestors for s in self.none_of
+        )
+
+
+@dataclass(frozen=True)
+class AlbumResult:
+    albums: tuple[str, ...]  # album names, in rule order
+    tags: tuple[str, ...]  # "Group/Album/label" and "Other/label" paths, no duplicates
+
+
+# The default album set, pasted into config.yaml as is. Every name is a canonical WordNet 3.0
+# synset name; tests check each resolves and that each album catches the classes it promises.
+DEFAULT_ALBUMS_YAML = """\
+# Smart albums. Each album collects the ImageNet classes under any of its WordNet synsets
+# (any_of), minus those under none_of. Names are WordNet 3.0 synsets ("dog.n.01": look them up
+# with `wn dog -over` from the wordnet package) or ImageNet class names ("golden retriever").
+# An image joins an album when the summed score of its top labels under the album reaches
+# min_score. group is the parent folder in the tag path: resnet-watch|Pets|Dogs|beagle.
+albums:
+  # --- People: ImageNet has almost no "person" class, so people show up as what they wear,
+  # play and hold. These albums are heuristics; raise min_score if they catch too much.
+  People & fashion:
+    group: People
+    any_of: [person.n.01, clothing.n.01, footwear.n.02, jewelry.n.01, toiletry.n.01,
+             spectacles.n.01, sunglass.n.01, cloak.n.01, ski_mask.n.01, hair_slide.n.01,
+             purse.n.03, backpack.n.01, wallet.n.01]
+    none_of: [diaper.n.01]
+    min_score: 0.35
+  Sports:
+    group: People
+    any_of: [athlete.n.01, sports_equipment.n.01, ball.n.01, sports_implement.n.01, ski.n.01,
+             football_helmet.n.01, punching_bag.n.02, puck.n.02, scoreboard.n.01, sled.n.01]
+    min_score: 0.3
+  Babies & kids:
+    group: People
+    any_of: [baby_bed.n.01, diaper.n.01, bib.n.01, nipple.n.02, plaything.n.01, toyshop.n.01,
+             carousel.n.02, swing.n.02]
+    min_score: 0.3
+  Music:
+    group: People
+    any_of: [musical_instrument.n.01, stage.n.03]
+    min_score: 0.3
+  # --- Pets
+  Dogs:
+    group: Pets
+    any_of: [dog.n.01]
+    min_score: 0.3
+  Cats:
+    group: Pets
+    any_of: [domestic_cat.n.01]
+    min_score: 0.3
+  # --- Animals
+  Mammals:
+    group: Animals
+    any_of: [mammal.n.01]
+    none_of: [dog.n.01, domestic_cat.n.01]
+    min_score: 0.3
+  Birds:
+    group: Animals
+    any_of: [bird.n.01]
+    min_score: 0.3
+  Sea life:
+    group: Animals
+    any_of: [fish.n.01, aquatic_mammal.n.01, coelenterate.n.01, echinoderm.n.01,
+             crustacean.n.01, mollusk.n.01]
+    min_score: 0.3
+  Reptiles & amphibians:
+    group: Animals
+    any_of: [reptile.n.01, amphibian.n.03]
+    min_score: 0.3
+  Insects & spiders:
+    group: Animals
+    any_of: [insect.n.01, arachnid.n.01, centipede.n.01]
+    min_score: 0.3
+  # --- Food
+  Food:
+    group: Food
+    any_of: [food.n.01, food.n.02]
+    none_of: [beverage.n.01, feed.n.01, menu.n.02]
+    min_score: 0.3
+  Drinks:
+    group: Food
+    any_of: [beverage.n.01, beer_bottle.n.01, wine_bottle.n.01, pop_bottle.n.01,
+             beer_glass.n.01, goblet.n.01, coffee_mug.n.01, cocktail_shaker.n.01,
+             water_bottle.n.01, jug.n.01, pitcher.n.02, espresso_maker.n.01]
+    min_score: 0.3
+  Kitchen:
+    group: Food
+    any_of: [kitchen_utensil.n.01, kitchen_appliance.n.01, tableware.n.01, plate_rack.n.01,
+             ladle.n.01, measuring_cup.n.01, saltshaker.n.01, strainer.n.01, tray.n.01]
+    min_score: 0.35
+  # --- Nature
+  Mountains:
+    group: Nature
+    any_of: [mountain.n.01, alp.n.01, valley.n.01, cliff.n.01]
+    min_score: 0.2
+  Beach & water:
+    group: Nature
+    any_of: [shore.n.01, sandbar.n.01, coral_reef.n.01, geyser.n.01, promontory.n.01,
+             breakwater.n.01, dam.n.01, dock.n.05, boathouse.n.01]
+    min_score: 0.2
+  Plants & mushrooms:
+    group: Nature
+    any_of: [plant.n.02, fungus.n.01, plant_part.n.01, greenhouse.n.01, pot.n.04]
+    none_of: [edible_fruit.n.01]
+    min_score: 0.3
+  # --- Places
+  Buildings & landmarks:
+    group: Places
+    any_of: [building.n.01, bridge.n.01, fortification.n.01, memorial.n.03, column.n.06,
+             arch.n.04, tower.n.01, dwelling.n.01, roof.n.01, fountain.n.01, altar.n.02,
+             prison.n.01]
+    none_of: [home_theater.n.01, restaurant.n.01]
+    min_score: 0.3
+  City & shops:
+    group: Places
+    any_of: [mercantile_establishment.n.01, restaurant.n.01, street_sign.n.01,
+             traffic_light.n.01, parking_meter.n.01, pay-phone.n.01, turnstile.n.01]
+    min_score: 0.3
+  Home & interior:
+    group: Places
+    any_of: [furniture.n.01, home_appliance.n.01, floor_cover.n.01, bedclothes.n.01,
+             window_shade.n.01, shower_curtain.n.01, bathtub.n.01, washbasin.n.02,
+             home_theater.n.01, fire_screen.n.01, vase.n.01, pillow.n.01, lampshade.n.01,
+             radiator.n.03, heater.n.01, window_screen.n.01, sliding_door.n.01, clock.n.01,
+             candle.n.01, patio.n.01]
+    none_of: [kitchen_appliance.n.01, baby_bed.n.01]
+    min_score: 0.35
+  # --- Vehicles
+  Cars & trucks:
+    group: Vehicles
+    any_of: [motor_vehicle.n.01, bus.n.01, tractor.n.01, forklift.n.01, tracked_vehicle.n.01,
+             recreational_vehicle.n.01, mobile_home.n.01, car_wheel.n.01, car_mirror.n.01,
+             grille.n.02, gas_pump.n.01]
+    none_of: [motorcycle.n.01]
+    min_score: 0.3
+  Bikes & motorbikes:
+    group: Vehicles
+    any_of: [bicycle.n.01, motorcycle.n.01, motor_scooter.n.01, unicycle.n.01, tricycle.n.01]
+    min_score: 0.3
+  Trains & trams:
+    group: Vehicles
+    any_of: [train.n.01, locomotive.n.01, streetcar.n.01, passenger_car.n.01,
+             freight_car.n.01]
+    min_score: 0.3
+  Boats & ships:
+    group: Vehicles
+    any_of: [vessel.n.02, paddle.n.04]
+    min_score: 0.3
+  Aircraft:
+    group: Vehicles
+    any_of: [aircraft.n.01, spacecraft.n.01, wing.n.02]
+    min_score: 0.3
+  # --- Documents & screens: what screenshots, scans and photos of paper get labelled as.
+  Documents:
+    group: Documents & screens
+    any_of: [web_site.n.01, menu.n.02, envelope.n.01, book_jacket.n.01, comic_book.n.01,
+             crossword_puzzle.n.01, binder.n.03, packet.n.03]
+    min_score: 0.3
+  Screens & gadgets:
+    group: Documents & screens
+    any_of: [computer.n.01, electronic_equipment.n.01, display.n.06, television.n.02,
+             keyboard.n.01, mouse.n.04, remote_control.n.01, camera.n.01, projector.n.02,
+             loudspeaker.n.01, microphone.n.01, radio.n.03, hard_disc.n.01, photocopier.n.01]
+    none_of: [web_site.n.01, slide_rule.n.01]
+    min_score: 0.3
+"""
+
+
+def _check_name(value: object, what: str) -> str:
+    """Album and group names become folder names and keyword path segments."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{what} must be a non-empty string, got {value!r}")
+    if value != value.strip() or value in (".", "..") or value.startswith("."):
+        raise ValueError(f"{what} {value!r}: no leading/trailing spaces or leading dot")
+    if any(c in value for c in "/|\\") or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"{what} {value!r}: must not contain '/', '|', '\\\\' or control chars")
+    if value == OTHER_GROUP:
+        raise ValueError(f"{what} {value!r} is reserved for labels outside every album")
+    return value
+
+
+def _names(album: str, key: str, value: object) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"album {album!r}: {key} must be a list of synset or class names")
+    return tuple(value)
+
+
+def _parse(mapping: Mapping[str, Any], resolve: Callable[[str], str]) -> tuple[AlbumRule, ...]:
+    if not isinstance(mapping, Mapping):
+        raise ValueError(f"albums must be a mapping of album name to rule, got {mapping!r}")
+    rules = []
+    for name, spec in mapping.items():
+        _check_name(name, "album name")
+        if not isinstance(spec, Mapping):
+            raise ValueError(f"album {name!r}: expected a mapping with any_of and min_score")
+        unknown = set(spec) - _RULE_KEYS
+        if unknown:
+            raise ValueError(f"album {name!r}: unknown key(s) {', '.join(sorted(unknown))}")
+        if "any_of" not in spec:
+            raise ValueError(f"album {name!r}: any_of is required")
+        any_of = _names(name, "any_of", spec["any_of"])
+        if not any_of:
+            raise ValueError(f"album {name!r}: any_of must not be empty")
+        none_of = _names(name, "none_of", spec.get("none_of", []))
+        score = spec.get("min_score", 0.3)
+        if isinstance(score, bool) or not isinstance(score, int | float) or math.isnan(score):
+            raise ValueError(f"album {name!r}: min_score must be a number, got {score!r}")
+        if not 0.0 <= score <= 1.0:
+            raise ValueError(f"album {name!r}: min_score must be within 0..1, got {score}")
+        group = spec.get("group", "")
+        if group != "":
+            _check_name(group, f"album {name!r}: group")
+
+        def resolved(names: tuple[str, ...], album: str = name) -> tuple[str, ...]:
+            out = []
+            for n in names:
+                try:
+                    out.append(resolve(n))
+                except ValueError as exc:
+                    raise ValueError(f"album {album!r}: {exc}") from None
+            return tuple(dict.fromkeys(out))
+
+        rules.append(AlbumRule(name, resolved(any_of), float(score), group, resolved(none_of)))
+    return tuple(rules)
+
+
+def parse_album_rules(
+    mapping: Mapping[str, Any], taxonomy: Taxonomy | None = None
+) -> tuple[AlbumRule, ...]:
+    """Validate config's ``albums:`` mapping. ValueError names the album and the bad value."""
+    tax = taxonomy or load_taxonomy()
+    return _parse(mapping, tax.resolve)
+
+
+# Default names are canonical synset names already, so they need no taxonomy at import time;
+# tests/test_albums.py checks each one resolves to itself.
+DEFAULT_ALBUMS: tuple[AlbumRule, ...] = _parse(
+    yaml.safe_load(DEFAULT_ALBUMS_YAML)["albums"], lambda n: n
+)
+
+
+def _leaf(name: str) -> str:
+    """A label as a keyword path segment."""
+    clean = "".join(" " if ord(c) < 32 or ord(c) == 127 else c for c in name)
+    return " ".join(clean.replace("/", "-").replace("|", "-").split()) or "?"
+
+
+def assign(
+    labels: Sequence[tuple[int, str, float]],
+    rules: Sequence[AlbumRule],
+    taxonomy: Taxonomy,
+    *,
+    label_min_score: float = 0.1,
+    other_min_score: float | None = 0.5,
+) -> AlbumResult:
+    """Albums and tag paths for one image's top-k ``(index, name, score)`` labels."""
+    ancestors = [taxonomy.ancestors(index) for index, _, _ in labels]
+    albums: list[str] = []
+    tags: list[str] = []
+    matched_any = [False] * len(labels)
+    for rule in rules:
+        hits = [i for i, anc in enumerate(ancestors) if rule.matches(anc)]
+        for i in hits:
+            matched_any[i] = True
+        if not hits or sum(labels[i][2] for i in hits) < rule.min_score:
+            continue
+        albums.append(rule.name)
+        hits.sort(key=lambda i: -labels[i][2])
+        for rank, i in enumerate(hits):
+            if rank == 0 or labels[i][2] >= label_min_score:
+                tags.append(f"{rule.path}/{_leaf(labels[i][1])}")
+    if other_min_score is not None:
+        for i, (_, name, score) in enumerate(labels):
+            if not matched_any[i] and score >= other_min_score:
+                tags.append(f"{OTHER_GROUP}/{_leaf(name)}")
+    return AlbumResult(tuple(albums), tuple(dict.fromkeys(tags)))
+
+
+# --- album folders ------------------------------------------------------------------------
+
+
+def link_name(image: Path) -> str:
+    """``IMG_1~3f2a9c1b.jpg``: the image's name plus a short hash of its absolute path.
+
+    Always hashed, so two ``IMG_1.jpg`` from different folders never collide and a link's
+    name never changes when a same-named image appears later. The stem comes first so folders
+    sort by the original name, and the extension stays last for apps that go by it.
+    """
+    absolute = os.path.abspath(image)
+    digest = hashlib.sha256(os.fsencode(absolute)).hexdigest()[:_HASH_LEN]
+    path = Path(absolute)
+    return f"{path.stem}~{digest}{path.suffix}"
+
+
+def _prepare(albums_dir: Path) -> None:
+    """Create the albums folder, or adopt it if it is empty; refuse anyone else's folder."""
+    if (albums_dir / MARKER).exists():
+        return
+    albums_dir.mkdir(parents=True, exist_ok=True)
+    if any(p.name != MARKER for p in albums_dir.iterdir()):
+        raise ValueError(
+            f"albums_dir {albums_dir} is not empty and was not created by resnet-watch "
+            f"(no {MARKER}); refusing to manage links in it"
+        )
+    (albums_dir / MARKER).write_text(
+        "Managed by resnet-watch: folders of links to originals, rebuilt from sidecars.\n",
+        encoding="utf-8",
+    )
+
+
+def _album_dirs(albums_dir: Path) -> list[Path]:
+    out = []
+    for entry in os.scandir(albums_dir):
+        if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
+            out.append(Path(entry.path))
+    return sorted(out)
+
+
+def _is_link_to(path: Path, image: Path, mode: LinkMode) -> bool:
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return False
+    if mode == "symlink":
+        return stat.S_ISLNK(st.st_mode) and os.readlink(path) == os.path.abspath(image)
+    try:
+        img = image.stat()
+    except FileNotFoundError:
+        return False
+    return stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (img.st_dev, img.st_ino)
+
+
+def _remove_ours(path: Path) -> None:
+    """Remove a link we made; a directory under our name is left alone."""
+    try:
+        st = path.lstat()
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode) or stat.S_ISREG(st.st_mode):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def _place_link(path: Path, image: Path, mode: LinkMode) -> None:
+    """Make ``path`` link to ``image`` atomically (build beside it, then rename over)."""
+    tmp = path.with_name(f".{path.name}.rw-tmp-{os.getpid()}")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        if mode == "symlink":
+            os.symlink(os.path.abspath(image), tmp)
+        else:
+            try:
+                os.link(image, tmp, follow_symlinks=False)
+            except OSError as exc:
+                if exc.errno == 18:  # EXDEV
+                    raise ValueError(
+                        f"hardlink albums need albums_dir on the same filesystem as {image}"
+                    ) from exc
+                raise
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def sync_album_links(
+    albums_dir: Path, image: Path, albums: Collection[str], mode: LinkMode = "symlink"
+) -> None:
+    """Make ``image`` appear in exactly ``albums`` under ``albums_dir``.
+
+    Idempotent: links that are already right are not touched. An image that no longer exists
+    is removed from every album. Raises ValueError for a bad album name or a foreign folder.
+    """
+    if mode not in ("symlink", "hardlink"):
+        raise ValueError(f"album link mode must be 'symlink' or 'hardlink', got {mode!r}")
+    wanted = set(albums) if image.exists() else set()
+    for album in wanted:
+        _check_name(album, "album name")
+    _prepare(albums_dir)
+    name = link_name(image)
+    for folder in _album_dirs(albums_dir):
+        if folder.name not in wanted:
+            _remove_ours(folder / name)
+    for album in sorted(wanted):
+        folder = albums_dir / album
+        folder.mkdir(exist_ok=True)
+        path = folder / name
+        if path.is_dir() and not path.is_symlink():
+            raise ValueError(f"{path} is a directory; not replacing it with a link")
+        if not _is_link_to(path, image, mode):
+            _place_link(path, image, mode)
+
+
+def prune_album_links(albums_dir: Path, albums: Collection[str] | None = None) -> int:
+    """Remove links whose original is gone; returns how many entries were removed.
+
+    A symlink is gone when its target is. A hardlink never dangles, so it is gone when every
+    name of its inode lives inside ``albums_dir`` (the original was deleted; keeping it would
+    keep the pixels alive). With ``albums``, links in folders of albums no longer configured
+    are removed too, and those folders if that leaves them empty. Only names this module
+    generates are touched, and only inside a folder that carries the marker.
+    """
+    if not (albums_dir / MARKER).exists():
+        return 0
+    removed = 0
+    inodes: dict[tuple[int, int], list[Path]] = {}
+    nlinks: dict[tuple[int, int], int] = {}
+    for folder in _album_dirs(albums_dir):
+        retired = albums is not None and folder.name not in albums
+        for entry in os.scandir(folder):
+            path = Path(entry.path)
+            if _OUR_TEMP.fullmatch(entry.name):
+                _remove_ours(path)
+                removed += 1
+                continue
+            if not _OUR_LINK.fullmatch(entry.name):
+                continue
+            st = entry.stat(follow_symlinks=False)
+            if retired or (stat.S_ISLNK(st.st_mode) and not os.path.exists(path)):
+                _remove_ours(path)
+                removed += 1
+            elif stat.S_ISREG(st.st_mode):
+                key = (st.st_dev, st.st_ino)
+                inodes.setdefault(key, []).append(path)
+                nlinks[key] = st.st_nlink
+        if retired:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+    for key, paths in inodes.items():
+        if len(paths) >= nlinks[key]:
+            for path in paths:
+                _remove_ours(path)
+                removed += 1
+    return removed
