@@ -71,28 +71,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _iter_images(paths: Sequence[str], cfg: Config) -> Iterator[Path]:
     """Files named on the command line always; files inside folders by the include rules."""
-    from resnet_watch.watcher import PathFilter, WatchSettings
+    from resnet_watch.pathfilter import PathFilter
 
+    filt = PathFilter(
+        include=cfg.inbox.include,
+        ignore=cfg.inbox.ignore,
+        sidecar_suffixes=(cfg.sidecar.suffix, ".xmp"),
+    )
     for raw in paths:
         path = Path(raw)
         if not path.is_dir():
             yield path
             continue
-        settings = WatchSettings(
-            roots=(path,),
-            recursive=True,
-            include=cfg.inbox.include,
-            ignore=cfg.inbox.ignore,
-            settle_seconds=0,
-            polling="off",
-            poll_interval=1,
-            rescan_interval=0,
-            sidecar_suffixes=(cfg.sidecar.suffix, ".xmp"),
-        )
-        filt = PathFilter(settings)
         for folder, dirs, files in os.walk(path):
             dirs.sort()
-            dirs[:] = [d for d in dirs if filt.is_candidate_dir(Path(folder) / d, path)]
+            dirs[:] = [d for d in dirs if not filt.is_ignored_dir(Path(folder) / d, path)]
             for name in sorted(files):
                 candidate = Path(folder) / name
                 if filt.is_candidate(candidate, path):

@@ -1,0 +1,152 @@
+"""End to end: the real daemon process, a temp inbox, real photos, real signals."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from resnet_watch.sidecar import TEMP_PREFIX, validate_record
+from tests.daemon_helpers import (
+    DaemonProcess,
+    read_sidecar_json,
+    shipped_photo,
+    sidecar,
+    wait_until,
+)
+
+CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
+
+
+@pytest.fixture()
+def daemon(tmp_path: Path):
+    d = DaemonProcess(tmp_path)
+    d.start()
+    yield d
+    if d.proc is not None and d.proc.poll() is None:
+        d.stop()
+
+
+def test_cat_photo_gets_a_cat_label_within_seconds(daemon: DaemonProcess) -> None:
+    """A real cat photo copied into the inbox gets a sidecar with a cat in its top 5."""
+    cat = daemon.inbox / "chelsea.png"
+    started = time.monotonic()
+    shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), cat)
+    record = wait_until(lambda: read_sidecar_json(cat), 10, "the cat's sidecar")
+    elapsed = time.monotonic() - started
+    names = {label["name"] for label in record["labels"]}
+    assert names & CAT_CLASSES, names
+    assert validate_record(record) == []
+    assert record["model"]["name"] == "efficientnet_lite0" and not record["model"]["fixture"]
+    assert elapsed < 5  # 2 s in the quick start; slack for a loaded CI machine
+    event = wait_until(lambda: daemon.events("image_classified"), 5, "image_classified")[0]
+    assert event["path"] == str(cat) and event["top1"] in names and event["ms"] > 0
+
+
+def test_slow_writer_is_classified_once_when_complete(daemon: DaemonProcess) -> None:
+    """A file written 64 KB every 100 ms is read once, after the last byte."""
+    data = (shipped_photo("skimage", "data", "coffee.png")).read_bytes()
+    target = daemon.inbox / "slow.png"
+    with open(target, "wb") as fh:
+        for i in range(0, len(data), 64 * 1024):
+            fh.write(data[i : i + 64 * 1024])
+            fh.flush()
+            time.sleep(0.1)
+    record = wait_until(lambda: read_sidecar_json(target), 15, "slow file's sidecar")
+    assert record["status"] == "ok" and record["file"]["size"] == len(data)
+    time.sleep(1.0)
+    assert daemon.classified_count(target) == 1
+    assert not [e for e in daemon.events("image_failed") if e["path"] == str(target)]
+
+
+def test_part_file_renamed_into_place_is_classified_once(daemon: DaemonProcess) -> None:
+    """A sync tool's name.part -> name.jpg rename gives one sidecar, for the .jpg only."""
+    part = daemon.inbox / "photo.jpg.part"
+    hidden = daemon.inbox / ".photo2.jpg.XXXX"
+    Image.open(shipped_photo("skimage", "data", "astronaut.png")).convert("RGB").save(part, "JPEG")
+    shutil.copy(part, hidden)
+    time.sleep(0.8)
+    final = daemon.inbox / "photo.jpg"
+    os.rename(part, final)
+    os.rename(hidden, daemon.inbox / "photo2.jpg")
+    wait_until(lambda: read_sidecar_json(final), 10, "renamed file's sidecar")
+    wait_until(lambda: read_sidecar_json(daemon.inbox / "photo2.jpg"), 10, "second rename")
+    time.sleep(0.8)
+    assert daemon.classified_count(final) == 1
+    names = sorted(p.name for p in daemon.inbox.iterdir())
+    assert names == ["photo.jpg", "photo.jpg.resnet-watch.json", "photo.jpg.xmp",
+                     "photo2.jpg", "photo2.jpg.resnet-watch.json", "photo2.jpg.xmp"] or names == [
+        "photo.jpg", "photo.jpg.resnet-watch.json", "photo2.jpg", "photo2.jpg.resnet-watch.json"]
+
+
+def test_bad_file_gets_a_failure_record_and_the_daemon_lives_on(daemon: DaemonProcess) -> None:
+    """A broken file is recorded as failed, left untouched, and later files still work."""
+    bad = daemon.inbox / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff\xe0 this is not really a jpeg")
+    before = bad.read_bytes()
+    record = wait_until(lambda: read_sidecar_json(bad), 10, "failure record")
+    assert record["status"] == "failed" and record["error"]["kind"] in {
+        "corrupt_image", "unsupported_format"}
+    assert bad.read_bytes() == before
+    good = daemon.inbox / "good.png"
+    shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), good)
+    assert wait_until(lambda: read_sidecar_json(good), 10, "next file")["status"] == "ok"
+    assert daemon.proc is not None and daemon.proc.poll() is None
+
+
+def test_sigterm_stops_cleanly_and_restart_skips_done_work(tmp_path: Path) -> None:
+    """SIGTERM exits 0; a restart skips up-to-date images and classifies new ones."""
+    d = DaemonProcess(tmp_path).start()
+    first = d.inbox / "a.png"
+    shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), first)
+    wait_until(lambda: read_sidecar_json(first), 10, "first sidecar")
+    assert d.stop(signal.SIGTERM) == 0
+    assert d.events("daemon_stopping") and d.events("daemon_stopped")
+    # dropped while the daemon was down
+    second = d.inbox / "b.png"
+    shutil.copy(shipped_photo("skimage", "data", "coffee.png"), second)
+    d.start()
+    wait_until(lambda: read_sidecar_json(second), 10, "backlog file's sidecar")
+    time.sleep(0.5)
+    assert d.classified_count(first) == 1  # skipped on restart: same file, same model
+    assert d.classified_count(second) == 1
+    skipped = [e for e in d.events("image_skipped") if e["path"] == str(first)]
+    assert skipped and skipped[-1]["reason"] == "up_to_date"
+    assert d.stop(signal.SIGINT) == 0
+
+
+def test_sigterm_during_a_burst_loses_nothing(tmp_path: Path) -> None:
+    """Kill with SIGTERM mid-burst of 200 images, restart: one complete sidecar each."""
+    d = DaemonProcess(tmp_path, {"watch": {"settle_seconds": 0.2}}).start()
+    src = Image.open(shipped_photo("skimage", "data", "astronaut.png")).convert("RGB")
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    images = []
+    for i in range(200):
+        path = staging / f"img_{i:03d}.jpg"
+        src.rotate(i % 360).resize((256, 256)).save(path, quality=80)
+        images.append(d.inbox / path.name)
+    for path in staging.iterdir():
+        os.rename(path, d.inbox / path.name)
+    wait_until(lambda: len(d.events("image_classified")) >= 20, 60, "20 classified")
+    assert d.stop(signal.SIGTERM) == 0
+    done_first = {e["path"] for e in d.events("image_classified")}
+    assert len(done_first) < 200
+    d.start()
+    wait_until(lambda: all(read_sidecar_json(p) for p in images), 120, "every sidecar")
+    time.sleep(0.5)
+    assert d.stop() == 0
+    counts: dict[str, int] = {}
+    for e in d.events("image_classified"):
+        counts[e["path"]] = counts.get(e["path"], 0) + 1
+    assert set(counts) == {str(p) for p in images}
+    assert all(n == 1 for n in counts.values()), {k: v for k, v in counts.items() if v > 1}
+    for p in images:
+        assert validate_record(read_sidecar_json(p)) == []
+    assert not list(d.inbox.glob(f"{TEMP_PREFIX}*"))
+    assert not list(d.inbox.glob(f".*{TEMP_PREFIX}*"))
