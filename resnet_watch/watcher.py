@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import queue
 import stat
@@ -86,6 +87,9 @@ _FIX_BY_ERRNO = {
     errno.ENOSPC: "sudo sysctl fs.inotify.max_user_watches=524288",
     errno.EMFILE: "sudo sysctl fs.inotify.max_user_instances=1024",
 }
+
+_NOT_AN_INOTIFY_PROBLEM = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EACCES})
+"""Errors about the root itself: polling would not help, so they are raised, not hidden."""
 
 ObserverKind = Literal["inotify", "polling"]
 
@@ -260,6 +264,24 @@ class _QueueingHandler(FileSystemEventHandler):
             put((_SCAN_DIR, os.fsdecode(event.src_path)))
 
 
+class _OverflowAlarm(logging.Handler):
+    """Turns watchdog's inotify overflow warning into a rescan request.
+
+    watchdog 7 logs ``IN_Q_OVERFLOW`` and rebuilds its watches but tells handlers nothing, so
+    the lost events would wait for the periodic rescan. Runs on watchdog's thread: sets a flag.
+    """
+
+    LOGGER = "watchdog.observers.inotify_c"
+
+    def __init__(self, flag: threading.Event) -> None:
+        super().__init__(logging.WARNING)
+        self._flag = flag
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "overflow" in str(record.msg).lower():
+            self._flag.set()
+
+
 class Watcher:
     """Watches ``settings.roots`` and calls ``on_ready(path)`` once per settled file version.
 
@@ -305,6 +327,8 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._tick = min(0.25, max(0.1, settings.settle_seconds / 4))
         self._last_scan = clock()
+        self._rescan_requested = threading.Event()
+        self._overflow_alarm = _OverflowAlarm(self._rescan_requested)
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -319,6 +343,7 @@ class Watcher:
             raise RuntimeError("Watcher already started")
         with self._observer_lock:
             self._start_observer()
+        logging.getLogger(_OverflowAlarm.LOGGER).addHandler(self._overflow_alarm)
         started = self._clock()
         files, _ = self._scan_all()
         self._log.info(
@@ -331,6 +356,7 @@ class Watcher:
     def stop(self, timeout: float = 5) -> None:
         """Stop the observer and the settle thread; waits up to ``timeout`` seconds for each."""
         self._stop.set()
+        logging.getLogger(_OverflowAlarm.LOGGER).removeHandler(self._overflow_alarm)
         with self._observer_lock:
             self._stop_observer(timeout)
         thread, self._thread = self._thread, None
@@ -427,7 +453,11 @@ class Watcher:
                 self._emit_ready()
                 now = self._clock()
                 interval = self.settings.rescan_interval
-                if interval > 0 and now - self._last_scan >= interval:
+                if self._rescan_requested.is_set():
+                    self._rescan_requested.clear()
+                    self._log.warning("events_lost", reason="inotify_queue_overflow")
+                    self.rescan()
+                elif interval > 0 and now - self._last_scan >= interval:
                     self.rescan()
                 if now >= next_health:
                     next_health = now + self.health_interval
@@ -472,7 +502,13 @@ class Watcher:
                 self._emitted.move_to_end(path)
                 while len(self._emitted) > EMITTED_MEMORY:
                     self._emitted.popitem(last=False)
-            self._on_ready(path)
+            try:
+                self._on_ready(path)
+            except Exception:
+                # Not marked as emitted, so its next event or the next rescan retries it.
+                with self._state_lock:
+                    self._emitted.pop(path, None)
+                self._log.exception("on_ready_failed", path=str(path))
             # on_ready may have blocked for a while: keep the event queue short.
             self._drain_events()
 
@@ -536,7 +572,7 @@ class Watcher:
                 self._observer = self._launch(_native_observer_class(), "inotify")
                 return
             except OSError as exc:
-                if mode == "off":
+                if mode == "off" or exc.errno in _NOT_AN_INOTIFY_PROBLEM:
                     raise
                 fields: dict[str, str] = {"reason": _errno_name(exc), "error": str(exc)}
                 if exc.errno in _FIX_BY_ERRNO:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import stat
 import threading
@@ -488,6 +489,21 @@ def test_periodic_rescan_recovers_lost_events(env: Env, monkeypatch: pytest.Monk
     env.recorder.wait_for("found-later.jpg")
 
 
+def test_inotify_overflow_triggers_an_immediate_rescan(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """watchdog only logs IN_Q_OVERFLOW; the watcher rescans at once instead of in 300 s."""
+    monkeypatch.setattr(watcher_mod._QueueingHandler, "dispatch", lambda self, event: None)
+    env.make(rescan_interval=3600)
+    write(env.inbox / "lost-in-overflow.jpg")
+    with capture_logs() as logs:
+        logging.getLogger("watchdog.observers.inotify_c").warning(
+            "Inotify queue overflowed; filesystem events were lost"
+        )
+        env.recorder.wait_for("lost-in-overflow.jpg")
+    assert any(e["event"] == "events_lost" for e in logs)
+
+
 def test_rescan_skips_unchanged_files_and_reemits_modified_ones(env: Env) -> None:
     """A rescan does not re-emit an unchanged file; a changed file is emitted again."""
     w = env.make()
@@ -631,6 +647,38 @@ def test_non_recursive_watch_ignores_subdirectories(env: Env) -> None:
     env.recorder.wait_for("top.jpg")
     barrier(env)
     assert env.recorder.count("old-nested.jpg") == env.recorder.count("new-nested.jpg") == 0
+
+
+def test_missing_root_is_an_error_not_a_polling_fallback(tmp_path: Path) -> None:
+    """A root that does not exist is reported; polling would not help, so none is tried."""
+    w = Watcher(WatchSettings(roots=(tmp_path / "nope",), rescan_interval=0), print)
+    with capture_logs() as logs, pytest.raises(FileNotFoundError):
+        w.start()
+    assert not any(e["event"] == "observer_fallback" for e in logs)
+
+
+def test_failing_on_ready_is_logged_and_retried_by_rescan(tmp_path: Path) -> None:
+    """If the pipeline raises for a path, the watcher keeps going and a rescan retries it."""
+    calls: list[Path] = []
+
+    def flaky(path: Path) -> None:
+        calls.append(path)
+        if len(calls) == 1:
+            raise RuntimeError("queue closed")
+
+    write(tmp_path / "a.jpg")
+    w = Watcher(WatchSettings(roots=(tmp_path,), settle_seconds=0.1, rescan_interval=0), flaky)
+    w.health_interval = 3600
+    with capture_logs() as logs:
+        w.start()
+        try:
+            wait_until(lambda: len(calls) == 1)
+            wait_until(lambda: any(e["event"] == "on_ready_failed" for e in logs))
+            assert w.rescan() == 1
+            wait_until(lambda: len(calls) == 2)
+        finally:
+            w.stop()
+    assert calls == [tmp_path.resolve() / "a.jpg"] * 2
 
 
 def test_stop_returns_even_when_on_ready_blocks(tmp_path: Path) -> None:
