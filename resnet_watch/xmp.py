@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from resnet_watch.errors import SidecarError
+from resnet_watch.sidecar import TEMP_PREFIX
 
 __all__ = ["DEFAULT_ROOT", "NS", "XmpKeywords", "read_keywords", "sidecar_path", "write_xmp"]
 
@@ -439,7 +440,8 @@ def _umask() -> int:
 
 def _replace(path: Path, data: bytes, expected: os.stat_result | None) -> bool:
     """Atomically put ``data`` at ``path`` unless ``path`` changed since it was read."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # The shared prefix: the watcher ignores it, sidecar.sweep_temp_files cleans up after a crash.
+    fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
