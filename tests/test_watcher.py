@@ -713,6 +713,13 @@ def test_injected_logger_receives_the_events(tmp_path: Path) -> None:
     assert {"observer_started", "backlog_scanned"} <= events
 
 
+def test_temp_prefix_matches_the_sidecar_writer() -> None:
+    """The temp files sidecar.py writes are exactly the ones the filter ignores."""
+    from resnet_watch import pathfilter, sidecar
+
+    assert pathfilter.OWN_TEMP_PREFIX == sidecar.TEMP_PREFIX
+
+
 def test_public_names() -> None:
     """The module exports what the daemon and config are meant to use."""
     assert set(watcher_mod.__all__) == {
