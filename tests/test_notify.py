@@ -8,10 +8,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from notify_helpers import NotifyListener
 from structlog.testing import capture_logs
 
 from resnet_watch.notify import Notifier
+from tests.notify_helpers import NotifyListener
 
 SENTINEL = b"STATUS=sentinel"
 
