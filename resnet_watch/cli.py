@@ -176,12 +176,20 @@ def cmd_classify(args: argparse.Namespace) -> int:
                     "path": str(image),
                     "status": "ok",
                     "labels": [
-                        {"rank": x.rank, "index": x.index, "wnid": x.wnid, "name": x.name,
-                         "score": round(x.score, 6)}
+                        {
+                            "rank": x.rank,
+                            "index": x.index,
+                            "wnid": x.wnid,
+                            "name": x.name,
+                            "score": round(x.score, 6),
+                        }
                         for x in outcome.labels
                     ],
-                    "image": {"width": outcome.width, "height": outcome.height,
-                              "format": outcome.format},
+                    "image": {
+                        "width": outcome.width,
+                        "height": outcome.height,
+                        "format": outcome.format,
+                    },
                     "model": info.name,
                     "precision": info.precision,
                     "ms": round(outcome.elapsed_ms, 1),
@@ -199,8 +207,16 @@ def cmd_classify(args: argparse.Namespace) -> int:
             else:
                 kind, message = "skipped", outcome.reason
             if args.json:
-                out.write(json.dumps({"path": str(image), "status": "failed", "error":
-                                      {"kind": kind, "message": message}}) + "\n")
+                out.write(
+                    json.dumps(
+                        {
+                            "path": str(image),
+                            "status": "failed",
+                            "error": {"kind": kind, "message": message},
+                        }
+                    )
+                    + "\n"
+                )
             print(f"error: {image}: {kind}: {message}", file=sys.stderr)
     out.flush()
     return 1 if failures else 0
@@ -270,7 +286,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser = argparse.ArgumentParser(
         prog="resnet-watch",
-        description="Watch a folder of photos and tag them with ImageNet labels (JSON/XMP sidecars).",
+        description="Watch a folder of photos and tag them with ImageNet labels "
+        "(JSON/XMP sidecars).",
     )
     parser.add_argument("--version", action="version", version=f"resnet-watch {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -219,7 +219,7 @@ def _coerce(key: str, value: Any, tp: Any, base: Path) -> Any:
     raise ConfigError(key, f"unsupported type {tp!r}")  # pragma: no cover - schema bug
 
 
-def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, base: Path) -> Any:
+def _build(cls: Any, data: Mapping[str, Any], prefix: str, base: Path) -> Any:
     hints = typing.get_type_hints(cls)
     names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
     for key in data:
@@ -231,7 +231,7 @@ def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, base: Path) -> 
         if f.name not in data:
             continue
         value = data[f.name]
-        tp = hints[f.name]
+        tp: Any = hints[f.name]
         if dataclasses.is_dataclass(tp):
             if value is None:
                 value = {}
@@ -242,9 +242,9 @@ def _build(cls: type[Any], data: Mapping[str, Any], prefix: str, base: Path) -> 
             kwargs[f.name] = _coerce(f"{prefix}{f.name}", value, tp, base)
     # nested sections left out of the file still need their relative paths resolved
     for f in dataclasses.fields(cls):
-        tp = hints[f.name]
-        if f.name not in kwargs and dataclasses.is_dataclass(tp):
-            kwargs[f.name] = _build(tp, {}, f"{prefix}{f.name}.", base)
+        section: Any = hints[f.name]
+        if f.name not in kwargs and dataclasses.is_dataclass(section):
+            kwargs[f.name] = _build(section, {}, f"{prefix}{f.name}.", base)
     return cls(**kwargs)
 
 
@@ -255,7 +255,9 @@ def _resolve_paths(obj: Any, base: Path) -> Any:
     if isinstance(obj, tuple):
         return tuple(_resolve_paths(v, base) for v in obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes = {f.name: _resolve_paths(getattr(obj, f.name), base) for f in dataclasses.fields(obj)}
+        changes = {
+            f.name: _resolve_paths(getattr(obj, f.name), base) for f in dataclasses.fields(obj)
+        }
         return dataclasses.replace(obj, **changes)
     return obj
 

@@ -62,6 +62,7 @@ def _malloc_trim() -> Callable[[], None]:
         trim = libc.malloc_trim
     except (OSError, AttributeError):
         return lambda: None
+
     def run() -> None:
         trim(0)
 

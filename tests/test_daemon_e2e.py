@@ -16,7 +16,6 @@ from tests.daemon_helpers import (
     DaemonProcess,
     read_sidecar_json,
     shipped_photo,
-    sidecar,
     wait_until,
 )
 
@@ -79,9 +78,19 @@ def test_part_file_renamed_into_place_is_classified_once(daemon: DaemonProcess) 
     time.sleep(0.8)
     assert daemon.classified_count(final) == 1
     names = sorted(p.name for p in daemon.inbox.iterdir())
-    assert names == ["photo.jpg", "photo.jpg.resnet-watch.json", "photo.jpg.xmp",
-                     "photo2.jpg", "photo2.jpg.resnet-watch.json", "photo2.jpg.xmp"] or names == [
-        "photo.jpg", "photo.jpg.resnet-watch.json", "photo2.jpg", "photo2.jpg.resnet-watch.json"]
+    assert names == [
+        "photo.jpg",
+        "photo.jpg.resnet-watch.json",
+        "photo.jpg.xmp",
+        "photo2.jpg",
+        "photo2.jpg.resnet-watch.json",
+        "photo2.jpg.xmp",
+    ] or names == [
+        "photo.jpg",
+        "photo.jpg.resnet-watch.json",
+        "photo2.jpg",
+        "photo2.jpg.resnet-watch.json",
+    ]
 
 
 def test_bad_file_gets_a_failure_record_and_the_daemon_lives_on(daemon: DaemonProcess) -> None:
@@ -91,7 +100,9 @@ def test_bad_file_gets_a_failure_record_and_the_daemon_lives_on(daemon: DaemonPr
     before = bad.read_bytes()
     record = wait_until(lambda: read_sidecar_json(bad), 10, "failure record")
     assert record["status"] == "failed" and record["error"]["kind"] in {
-        "corrupt_image", "unsupported_format"}
+        "corrupt_image",
+        "unsupported_format",
+    }
     assert bad.read_bytes() == before
     good = daemon.inbox / "good.png"
     shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), good)

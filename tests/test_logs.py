@@ -37,8 +37,9 @@ def test_log_on_disk_never_exceeds_the_cap(tmp_path: Path) -> None:
     configure_logging(file=log_file, fmt="json", max_bytes=4096, backups=2, environ={})
     log = get_logger("t")
     for i in range(3000):
-        log.warning("image_failed", path=f"/inbox/{i}.jpg", kind="corrupt_image",
-                    error="x" * (i % 50))
+        log.warning(
+            "image_failed", path=f"/inbox/{i}.jpg", kind="corrupt_image", error="x" * (i % 50)
+        )
     log.error("image_failed", path="/huge", error="y" * 100_000)  # one absurd record
     files = list(tmp_path.glob("rw.log*"))
     total = sum(f.stat().st_size for f in files)

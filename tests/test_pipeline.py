@@ -123,8 +123,9 @@ def test_full_queue_blocks_submit(tmp_path: Path) -> None:
     model = FakeClassifier()
     model.gate.clear()
     sink = Collector()
-    p = Pipeline(model, PipelineSettings(limits=LIMITS, queue_size=4, batch_size=2,
-                                         decode_threads=1), sink)
+    p = Pipeline(
+        model, PipelineSettings(limits=LIMITS, queue_size=4, batch_size=2, decode_threads=1), sink
+    )
     p.start()
     accepted = []
 

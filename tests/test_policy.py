@@ -12,8 +12,9 @@ FACTS = FileFacts("a.jpg", 100, 5, "ab" * 32)
 
 
 def ok_record(facts: FileFacts = FACTS) -> dict:
-    return result_record(facts, width=1, height=1, fmt="JPEG", labels=[], model=FAKE_INFO,
-                         elapsed_ms=1.0)
+    return result_record(
+        facts, width=1, height=1, fmt="JPEG", labels=[], model=FAKE_INFO, elapsed_ms=1.0
+    )
 
 
 def test_no_sidecar_means_process() -> None:
@@ -25,22 +26,33 @@ def test_no_sidecar_means_process() -> None:
 
 def test_same_file_same_model_is_skipped() -> None:
     """A restart skips images whose sidecar matches their size, mtime and model."""
-    d = decide(ok_record(), FileFacts("a.jpg", 100, 5), FAKE_INFO, retries=3,
-               reclassify_on_model_change=True)
+    d = decide(
+        ok_record(),
+        FileFacts("a.jpg", 100, 5),
+        FAKE_INFO,
+        retries=3,
+        reclassify_on_model_change=True,
+    )
     assert (d.action, d.reason) == ("skip", "up_to_date")
 
 
 def test_touched_file_is_hashed_then_skipped_if_same_content() -> None:
     """A new mtime asks for the hash; the same hash means skip, another means process."""
     touched = FileFacts("a.jpg", 100, 6)
-    assert decide(ok_record(), touched, FAKE_INFO, retries=3,
-                  reclassify_on_model_change=True).action == "check_hash"
+    assert (
+        decide(ok_record(), touched, FAKE_INFO, retries=3, reclassify_on_model_change=True).action
+        == "check_hash"
+    )
     same = FileFacts("a.jpg", 100, 6, FACTS.sha256)
-    assert decide(ok_record(), same, FAKE_INFO, retries=3,
-                  reclassify_on_model_change=True).action == "skip"
+    assert (
+        decide(ok_record(), same, FAKE_INFO, retries=3, reclassify_on_model_change=True).action
+        == "skip"
+    )
     other = FileFacts("a.jpg", 100, 6, "cd" * 32)
-    assert decide(ok_record(), other, FAKE_INFO, retries=3,
-                  reclassify_on_model_change=True).action == "process"
+    assert (
+        decide(ok_record(), other, FAKE_INFO, retries=3, reclassify_on_model_change=True).action
+        == "process"
+    )
 
 
 def test_model_change_reclassifies_unless_disabled() -> None:
@@ -49,38 +61,63 @@ def test_model_change_reclassifies_unless_disabled() -> None:
 
     other = dataclasses.replace(FAKE_INFO, weights_sha256="f" * 64)
     facts = FileFacts("a.jpg", 100, 5)
-    assert decide(ok_record(), facts, other, retries=3,
-                  reclassify_on_model_change=True).reason == "model_changed"
-    assert decide(ok_record(), facts, other, retries=3,
-                  reclassify_on_model_change=False).action == "skip"
+    assert (
+        decide(ok_record(), facts, other, retries=3, reclassify_on_model_change=True).reason
+        == "model_changed"
+    )
+    assert (
+        decide(ok_record(), facts, other, retries=3, reclassify_on_model_change=False).action
+        == "skip"
+    )
 
 
 def failed(attempts: int, gave_up: bool, next_retry_at: str | None) -> dict:
-    return failure_record(FileFacts("a.jpg", 100, 5), kind="corrupt_image", message="x",
-                          attempts=attempts, gave_up=gave_up, next_retry_at=next_retry_at,
-                          model=FAKE_INFO)
+    return failure_record(
+        FileFacts("a.jpg", 100, 5),
+        kind="corrupt_image",
+        message="x",
+        attempts=attempts,
+        gave_up=gave_up,
+        next_retry_at=next_retry_at,
+        model=FAKE_INFO,
+    )
 
 
 def test_poison_file_is_left_alone_after_retries() -> None:
     """A file that failed `retries` times is skipped until it changes."""
     facts = FileFacts("a.jpg", 100, 5)
-    d = decide(failed(3, True, None), facts, FAKE_INFO, retries=3,
-               reclassify_on_model_change=True)
+    d = decide(failed(3, True, None), facts, FAKE_INFO, retries=3, reclassify_on_model_change=True)
     assert (d.action, d.reason) == ("skip", "failed_before")
     changed = FileFacts("a.jpg", 101, 9)
-    assert decide(failed(3, True, None), changed, FAKE_INFO, retries=3,
-                  reclassify_on_model_change=True).action == "process"
+    assert (
+        decide(
+            failed(3, True, None), changed, FAKE_INFO, retries=3, reclassify_on_model_change=True
+        ).action
+        == "process"
+    )
 
 
 def test_retry_waits_for_its_time() -> None:
     """A failure with a future next_retry_at waits; a past one is retried."""
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
     facts = FileFacts("a.jpg", 100, 5)
-    d = decide(failed(1, False, "2026-01-01T00:00:30Z"), facts, FAKE_INFO, retries=3,
-               reclassify_on_model_change=True, now=now)
+    d = decide(
+        failed(1, False, "2026-01-01T00:00:30Z"),
+        facts,
+        FAKE_INFO,
+        retries=3,
+        reclassify_on_model_change=True,
+        now=now,
+    )
     assert d.action == "wait" and 29 <= d.wait_seconds <= 30
-    d = decide(failed(1, False, "2025-12-31T23:59:00Z"), facts, FAKE_INFO, retries=3,
-               reclassify_on_model_change=True, now=now)
+    d = decide(
+        failed(1, False, "2025-12-31T23:59:00Z"),
+        facts,
+        FAKE_INFO,
+        retries=3,
+        reclassify_on_model_change=True,
+        now=now,
+    )
     assert d.action == "process"
 
 

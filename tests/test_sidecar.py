@@ -28,8 +28,15 @@ LABELS = [Label(1, 281, "n02123045", "tabby", 0.7), Label(2, 282, "n02123159", "
 
 
 def record() -> dict:
-    return result_record(FileFacts("IMG_1.jpg", 10, 1, "a" * 64), width=4, height=3, fmt="JPEG",
-                         labels=LABELS, model=FAKE_INFO, elapsed_ms=12.345)
+    return result_record(
+        FileFacts("IMG_1.jpg", 10, 1, "a" * 64),
+        width=4,
+        height=3,
+        fmt="JPEG",
+        labels=LABELS,
+        model=FAKE_INFO,
+        elapsed_ms=12.345,
+    )
 
 
 def test_sidecar_name_is_image_name_plus_suffix(tmp_path: Path) -> None:
@@ -55,8 +62,13 @@ def test_result_record_has_every_documented_field() -> None:
     assert validate_record(rec) == []
     assert rec["file"] == {"name": "IMG_1.jpg", "size": 10, "mtime_ns": 1, "sha256": "a" * 64}
     assert rec["image"] == {"width": 4, "height": 3, "format": "JPEG"}
-    assert rec["labels"][0] == {"rank": 1, "index": 281, "wnid": "n02123045", "name": "tabby",
-                                "score": 0.7}
+    assert rec["labels"][0] == {
+        "rank": 1,
+        "index": 281,
+        "wnid": "n02123045",
+        "name": "tabby",
+        "score": 0.7,
+    }
     assert rec["model"]["name"] == FAKE_INFO.name and rec["model"]["precision"] == "fp32"
     assert rec["model"]["weights_sha256"] == FAKE_INFO.weights_sha256
     assert rec["elapsed_ms"] == 12.35 and rec["classified_at"].endswith("Z")
@@ -65,8 +77,15 @@ def test_result_record_has_every_documented_field() -> None:
 
 def test_failure_record_is_schema_valid() -> None:
     """A failure record names the error kind, message and attempts."""
-    rec = failure_record(FileFacts("b.jpg", 0, 1), kind="corrupt_image", message="empty file",
-                         attempts=1, gave_up=False, next_retry_at=None, model=FAKE_INFO)
+    rec = failure_record(
+        FileFacts("b.jpg", 0, 1),
+        kind="corrupt_image",
+        message="empty file",
+        attempts=1,
+        gave_up=False,
+        next_retry_at=None,
+        model=FAKE_INFO,
+    )
     assert validate_record(rec) == []
     assert rec["error"] == {"kind": "corrupt_image", "message": "empty file"}
 
