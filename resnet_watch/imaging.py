@@ -86,6 +86,9 @@ _RESAMPLE: Final = {
     "bicubic": Image.Resampling.BICUBIC,
 }
 
+# preprocess: up to this aspect ratio the full resized image is made, exactly as torchvision.
+_FULL_RESIZE_MAX_ASPECT: Final = 4
+
 _pillow_lock = threading.Lock()
 _heif_registered = False
 
@@ -374,10 +377,13 @@ def preprocess(image: Image.Image, spec: Preprocess) -> npt.NDArray[np.float32]:
 
     Rounding follows torchvision: the short side becomes ``resize_short`` and the long side
     ``int(resize_short * long / short)``; the crop starts at ``int(round((size - crop) / 2))``
-    and is zero-padded (black) if the resized image is smaller than the crop. Only the crop
-    window is resampled (Pillow's ``resize(box=...)`` uses the same filter positions as a full
-    resize), so a 20000x20 strip, whose full resize would be 256000x256, costs no more
-    than a square photo.
+    and is zero-padded (black) if the resized image is smaller than the crop; the result is
+    identical to torchvision's for any photo up to 4:1.
+
+    Beyond 4:1 a full resize would be huge (a 20000x20 strip becomes 256000x256, 196 MB), so
+    only the crop window is resampled, with ``resize(box=...)`` placing the filter exactly
+    where the full resize would. Pillow may then run its two passes in the other order,
+    which can move some pixels by a rounding step or two; memory stays O(crop^2).
     """
     if image.mode != "RGB":
         image = image.convert("RGB")
@@ -385,8 +391,12 @@ def preprocess(image: Image.Image, spec: Preprocess) -> npt.NDArray[np.float32]:
     new_w, new_h = _resized_size(width, height, spec.resize_short)
     x0, crop_w, pad_x = _crop_plan(new_w, spec.crop)
     y0, crop_h, pad_y = _crop_plan(new_h, spec.crop)
+    window = (x0, y0, x0 + crop_w, y0 + crop_h)
+    resample = _RESAMPLE[spec.resample]
     if (new_w, new_h) == (width, height):
-        region = image.crop((x0, y0, x0 + crop_w, y0 + crop_h))
+        region = image.crop(window)
+    elif max(new_w, new_h) <= _FULL_RESIZE_MAX_ASPECT * spec.resize_short:
+        region = image.resize((new_w, new_h), resample).crop(window)
     else:
         box = (
             x0 * width / new_w,
@@ -394,7 +404,7 @@ def preprocess(image: Image.Image, spec: Preprocess) -> npt.NDArray[np.float32]:
             (x0 + crop_w) * width / new_w,
             (y0 + crop_h) * height / new_h,
         )
-        region = image.resize((crop_w, crop_h), _RESAMPLE[spec.resample], box=box)
+        region = image.resize((crop_w, crop_h), resample, box=box)
     pixels = np.asarray(region)
     if (crop_w, crop_h) != (spec.crop, spec.crop):
         canvas = np.zeros((spec.crop, spec.crop, 3), dtype=np.uint8)
