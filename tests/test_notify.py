@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,3 +169,18 @@ def test_close_is_idempotent_and_reopens(listener: NotifyListener) -> None:
     notifier.stopping()
     assert _flush(notifier, listener) == [b"STOPPING=1"]
     notifier.close()
+
+
+def test_child_process_notifies_through_inherited_environment(listener: NotifyListener) -> None:
+    """A daemon started with the listener's environment reaches it, watchdog included."""
+    code = (
+        "from resnet_watch.notify import Notifier\n"
+        "n = Notifier.from_environ()\n"
+        "n.ready('up'); n.watchdog(); n.stopping(); n.close()\n"
+    )
+    env = {**os.environ, **listener.environ(watchdog_usec=10_000_000)}
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-c", code], env=env, cwd=repo, check=True, timeout=60)
+    listener.wait_for(b"STOPPING=1", timeout=10)
+    assert listener.messages == [b"READY=1\nSTATUS=up", b"WATCHDOG=1", b"STOPPING=1"]
+    assert listener.wait_for(b"STATUS=", timeout=0) == [b"READY=1", b"STATUS=up"]
