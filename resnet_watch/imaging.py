@@ -178,6 +178,8 @@ def _read_regular_file(path: Path, max_bytes: int) -> bytes:
         if exc.errno == errno.ELOOP:
             raise UnreadableFile("is a symlink (not followed)") from exc
         raise UnreadableFile(f"cannot open: {exc.strerror or exc}") from exc
+    except ValueError as exc:  # a NUL byte in the name: no such file can exist
+        raise UnreadableFile(f"cannot open: {exc}") from exc
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

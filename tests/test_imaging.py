@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import subprocess
+import sys
 import threading
 from importlib.util import find_spec
 from pathlib import Path
@@ -13,7 +15,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resnet_watch import imaging
 from resnet_watch.errors import (
     CorruptImage,
     ImageError,
@@ -317,7 +318,7 @@ def test_every_mode_becomes_rgb(
     tmp_path: Path, mode: str, value: int | float | tuple[int, ...], fmt: str, expected: int
 ) -> None:
     """Bilevel, grey, grey+alpha, palette, 16/32-bit int, float and CMYK all become RGB."""
-    image = Image.new(mode, (8, 8), value)  # type: ignore[arg-type]
+    image = Image.new(mode, (8, 8), value)
     buf = io.BytesIO()
     image.save(buf, fmt)
     decoded = read(write(tmp_path, f"mode.{fmt.lower()}", buf.getvalue()))
@@ -501,9 +502,15 @@ def test_permission_error_is_unreadable(tmp_path: Path, monkeypatch: pytest.Monk
             raise PermissionError(13, "Permission denied", str(file))
         return real_open(file, flags, *args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(imaging.os, "open", deny)
+    monkeypatch.setattr(os, "open", deny)
     with pytest.raises(UnreadableFile, match="permission denied"):
         read(path)
+
+
+def test_name_with_nul_byte_is_unreadable(tmp_path: Path) -> None:
+    """A path with a NUL byte is unreadable, not a ValueError."""
+    with pytest.raises(UnreadableFile):
+        read(tmp_path / "bad\x00name.jpg")
 
 
 def test_decodes_the_bytes_it_hashed(tmp_path: Path) -> None:
@@ -599,3 +606,16 @@ def test_preprocess_matches_torchvision_on_thin_strip() -> None:
     # One 8-bit step is 1/std ~ 0.0175 here.
     assert difference.max() <= 2.01 / min(IMAGENET.std)
     assert difference.mean() < 0.01
+
+
+def test_imaging_does_not_import_torch() -> None:
+    """Importing and using imaging never pulls in torch (only models/ may)."""
+    code = (
+        "import sys; from PIL import Image; import resnet_watch.imaging as m; "
+        "from resnet_watch.models.spec import Preprocess; "
+        "m.preprocess(Image.new('RGB', (50, 40)), Preprocess(32, 24, 'bilinear', (0, 0, 0), "
+        "(1, 1, 1))); sys.exit('torch' in sys.modules)"
+    )
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", code], cwd=root, timeout=60, check=False)
+    assert result.returncode == 0
