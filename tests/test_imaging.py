@@ -202,6 +202,20 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
     assert close_to(decoded.image.getpixel((2, 2)), BLUE)
 
 
+def test_heif_orientation_is_applied_once(tmp_path: Path) -> None:
+    """A HEIC with orientation 6 comes out upright (libheif rotates; we do not rotate again)."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    heif_bytes(Image.new("RGB", (8, 8)))  # skips without an encoder
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    buf = io.BytesIO()
+    pillow_heif.from_pillow(corner_marked((80, 60))).save(buf, quality=95, exif=exif.tobytes())
+    decoded = read(write(tmp_path, "rotated.heic", buf.getvalue()))
+    assert (decoded.width, decoded.height) == (60, 80)
+    assert close_to(decoded.image.getpixel((57, 2)), RED)
+    assert close_to(decoded.image.getpixel((2, 2)), BLUE)
+
+
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
 def test_corrupt_exif_does_not_fail_the_image(tmp_path: Path) -> None:
     """A corrupt EXIF block is ignored: the picture decodes, unrotated."""
