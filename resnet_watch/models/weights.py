@@ -27,6 +27,7 @@ from resnet_watch.models.manifest import (
     sha256_file,
     write_install_record,
 )
+from resnet_watch.models.photos import ai_benchmark_photos
 from resnet_watch.models.resolve import find_resnet18
 
 __all__ = ["InstalledWeights", "WeightsStatus", "fetch_weights", "import_weights", "weights_status"]
@@ -301,6 +302,13 @@ def _resnet18_status(weights_dir: Path) -> WeightsStatus:
             "`resnet-watch weights fetch resnet18` or `resnet-watch weights import FILE`"
         )
         return WeightsStatus("resnet18", False, "", "", "", "", "", fbgemm.acc1, fbgemm.acc5, note)
+    if found.precision == "fp32" and not ai_benchmark_photos():
+        note = (
+            f"torchvision fp32 weights at {found.path} are not used until quantized: "
+            f"`resnet-watch weights import {found.path} --calibrate DIR`"
+        )
+        return WeightsStatus("resnet18", False, "", "", str(found.path), found.source,
+                             found.sha256, fp32.acc1, fp32.acc5, note)  # fmt: skip
     record = found.record
     from_fp32 = found.precision == "fp32" or (record is not None and record.method == "import+ptq")
     acc = fp32 if from_fp32 else fbgemm
