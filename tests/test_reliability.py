@@ -317,7 +317,7 @@ def test_runs_unprivileged_and_survives_a_read_only_folder() -> None:
                 "--config",
                 str(cfg),
             ],
-            stderr=open(log, "wb"),
+            stderr=open(log, "wb"),  # noqa: SIM115 - lives as long as the process
             stdout=subprocess.DEVNULL,
             env=env,
             cwd=base,
