@@ -53,14 +53,18 @@ def _configure_logging(cfg: Config, *, to_file: bool = True, level: str | None =
 def cmd_run(args: argparse.Namespace) -> int:
     cfg = _load(args)
     _configure_logging(cfg)
+    import faulthandler
+
     from resnet_watch.daemon import Daemon
     from resnet_watch.extras import build_extras
 
-    enrich, after_write = build_extras(cfg)
+    faulthandler.enable()  # a watchdog SIGABRT then leaves every thread's stack in the log
+    enrich, after_write, extras = build_extras(cfg)
     daemon = Daemon(
         cfg,
         enrich=enrich,
         after_write=after_write,
+        housekeeping=extras.prune,
         reconfigure_logging=lambda new: _configure_logging(new),
     )
     return daemon.run()
@@ -231,24 +235,115 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
     weights_dir = cfg.model.weights_dir
     if args.weights_cmd == "status":
-        rows = models.weights_status(weights_dir)
-        for row in rows:
-            print(models.format_status(row))
+        for row in models.weights_status(weights_dir):
+            acc = (
+                f"acc@1 {row.acc1:.3f} / acc@5 {row.acc5:.3f}"
+                if row.acc1 is not None and row.acc5 is not None
+                else (f"acc@1 ~{row.acc1:g}" if row.acc1 is not None else "accuracy n/a")
+            )
+            state = "installed" if row.available else "not installed"
+            print(f"{row.model}: {state}")
+            if row.available:
+                print(f"  precision  {row.precision} ({row.runtime})")
+                print(f"  file       {row.path}")
+                print(f"  source     {row.source}")
+                print(f"  sha256     {row.sha256}")
+                print(f"  accuracy   {acc} (published, ImageNet-1k val)")
+            if row.note:
+                print(f"  note       {row.note}")
         return 0
     if args.weights_cmd == "fetch":
-        inst = models.fetch_weights(args.name, weights_dir, url=args.url, progress=True)
-        print(f"installed {inst}")
-        return 0
-    if args.weights_cmd == "import":
+        inst = models.fetch_weights(
+            args.name, weights_dir, url=args.url, progress=sys.stderr.isatty()
+        )
+    else:
         calib = Path(args.calibrate) if args.calibrate else None
         inst = models.import_weights(Path(args.file), weights_dir, calib)
-        print(f"installed {inst}")
-        return 0
-    if args.weights_cmd == "build":
-        out = models.build_weights(args.name, Path(args.calibrate), Path(args.out))
-        print(f"built {out}")
-        return 0
-    raise AssertionError(args.weights_cmd)
+    print(f"installed {inst.model} ({inst.precision}) -> {inst.path}")
+    print(f"  sha256 {inst.sha256}, from {inst.source}")
+    print("model auto now selects it; restart the daemon (or systemctl restart resnet-watch)")
+    return 0
+
+
+# --- albums / tags / reindex --------------------------------------------------------------
+
+
+def cmd_albums(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    from resnet_watch.extras import album_rules
+    from resnet_watch.library import album_counts
+
+    rules = album_rules(cfg)
+    counts = album_counts(cfg.inbox.paths, cfg.sidecar.suffix)
+    width = max((len(r.path) for r in rules), default=10)
+    for rule in rules:
+        print(f"{rule.path:<{width}}  {counts.get(rule.name, 0):>6}")
+    for name in sorted(set(counts) - {r.name for r in rules}):
+        print(f"{name + ' (no longer configured)':<{width}}  {counts[name]:>6}")
+    return 0
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    from resnet_watch.sidecar import read_sidecar, sidecar_path
+    from resnet_watch.taxonomy import load_taxonomy
+
+    status = 0
+    for raw in args.paths:
+        image = Path(raw)
+        record = read_sidecar(sidecar_path(image, cfg.sidecar.suffix))
+        if record is None:
+            print(f"{image}: no sidecar yet", file=sys.stderr)
+            status = 1
+            continue
+        if record.get("status") != "ok":
+            err = record.get("error") or {}
+            print(f"{image}: failed: {err.get('kind')}: {err.get('message')}")
+            status = 1
+            continue
+        print(f"{image}")
+        for label in record.get("labels", []):
+            print(f"  {label['score']:6.1%}  {label['name']} ({label['wnid']})")
+        print("  albums: " + (", ".join(record.get("albums") or []) or "-"))
+        for tag in record.get("tags") or []:
+            print(f"  tag: {cfg.sidecar.xmp_root}/{tag}")
+        labels = record.get("labels") or []
+        if labels:
+            chain = load_taxonomy().chain(int(labels[0]["index"]))
+            print("  wordnet: " + " > ".join(chain))
+    return status
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    from resnet_watch.extras import build_extras
+    from resnet_watch.library import reindex
+
+    _enrich, _after, extras = build_extras(cfg)
+    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras)
+    for error in errors:
+        print(f"error: {error}", file=sys.stderr)
+    print(f"reindexed: {updated} sidecar(s) changed, {len(errors)} error(s)")
+    return 1 if errors else 0
+
+
+# --- service ------------------------------------------------------------------------------
+
+
+def cmd_install_service(args: argparse.Namespace) -> int:
+    from resnet_watch.service import install_service
+
+    config = Path(args.config) if args.config else _default_config_path()
+    if config is None:
+        print("resnet-watch: install-service needs --config PATH", file=sys.stderr)
+        return 2
+    result = install_service(
+        args.user, config.absolute(), Path(args.dest) if args.dest else None, args.dry_run
+    )
+    if args.dry_run:
+        print(result.unit_text)
+    print(result.report())
+    return 0
 
 
 # --- doctor / retry -----------------------------------------------------------------------
@@ -318,12 +413,28 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--url", help="download from this URL instead (a mirror)")
     i = wsub.add_parser("import", parents=[common], help="install a weights file copied by hand")
     i.add_argument("file")
-    i.add_argument("--calibrate", metavar="DIR", help="photos for int8 calibration (fp32 files)")
-    b = wsub.add_parser("build", parents=[common], help="build a bundled int8 artifact")
-    b.add_argument("name")
-    b.add_argument("--calibrate", metavar="DIR", required=True)
-    b.add_argument("--out", required=True)
+    i.add_argument(
+        "--calibrate", metavar="DIR", help="50-200 real photos for int8 calibration (fp32 files)"
+    )
     w.set_defaults(func=cmd_weights)
+
+    p = sub.add_parser("albums", parents=[common], help="list albums with image counts")
+    p.set_defaults(func=cmd_albums)
+    p = sub.add_parser("tags", parents=[common], help="show labels, tags and albums of images")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_tags)
+    p = sub.add_parser(
+        "reindex", parents=[common], help="recompute tags/albums/XMP from sidecars (no model)"
+    )
+    p.set_defaults(func=cmd_reindex)
+
+    p = sub.add_parser(
+        "install-service", parents=[common], help="write a systemd unit for this install"
+    )
+    p.add_argument("--user", action="store_true", help="a user unit (no root needed)")
+    p.add_argument("--dest", metavar="PATH", help="write the unit here instead")
+    p.add_argument("--dry-run", action="store_true", help="print the unit, write nothing")
+    p.set_defaults(func=cmd_install_service)
 
     return parser
 

@@ -29,6 +29,7 @@ from resnet_watch.errors import ConfigError
 __all__ = [
     "DEFAULT_CONFIG_PATH",
     "ENV_PREFIX",
+    "AlbumFoldersConfig",
     "Config",
     "InboxConfig",
     "LimitsConfig",
@@ -36,6 +37,7 @@ __all__ = [
     "ModelConfig",
     "PipelineConfig",
     "SidecarConfig",
+    "TagsConfig",
     "WatchConfig",
     "auto_threads",
     "load_config",
@@ -108,6 +110,20 @@ class LimitsConfig:
 class SidecarConfig:
     suffix: str = ".resnet-watch.json"
     xmp: bool = True
+    xmp_root: str = "resnet-watch"
+
+
+@dataclass(frozen=True)
+class TagsConfig:
+    label_min_score: float = 0.1
+    other_min_score: float | None = 0.5
+
+
+@dataclass(frozen=True)
+class AlbumFoldersConfig:
+    enabled: bool = False
+    dir: Path = Path("albums")
+    mode: Literal["symlink", "hardlink"] = "symlink"
 
 
 @dataclass(frozen=True)
@@ -128,8 +144,9 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     sidecar: SidecarConfig = field(default_factory=SidecarConfig)
     log: LogConfig = field(default_factory=LogConfig)
-    albums: Mapping[str, Any] | None = None
-    albums_dir: Path | None = None
+    tags: TagsConfig = field(default_factory=TagsConfig)
+    album_folders: AlbumFoldersConfig = field(default_factory=AlbumFoldersConfig)
+    albums: Mapping[str, Any] | None = None  # None: the built-in default albums
     source: Path | None = None  # the file this was loaded from, if any
 
 
@@ -291,6 +308,20 @@ def _check_ranges(cfg: Config) -> None:
         "must start with '.', contain no '/', and be at most 64 characters",
     )
     need(bool(cfg.inbox.paths), "inbox.paths", "must name at least one folder")
+    root = cfg.sidecar.xmp_root
+    need(
+        bool(root) and not any(c in root for c in "/|\\"),
+        "sidecar.xmp_root",
+        "must be a non-empty name without '/', '|' or '\\'",
+    )
+    need(0 <= cfg.tags.label_min_score <= 1, "tags.label_min_score", "must be in [0, 1]")
+    other = cfg.tags.other_min_score
+    need(other is None or 0 <= other <= 1, "tags.other_min_score", "must be in [0, 1] or null")
+    if cfg.album_folders.enabled:
+        folders = cfg.album_folders.dir.resolve()
+        for inbox in cfg.inbox.paths:
+            inside = folders == inbox.resolve() or inbox.resolve() in folders.parents
+            need(not inside, "album_folders.dir", f"must not be inside the inbox {inbox}")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

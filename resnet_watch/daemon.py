@@ -118,12 +118,14 @@ class Daemon:
         *,
         enrich: Any = None,
         after_write: Any = None,
+        housekeeping: Callable[[], object] | None = None,
         reconfigure_logging: Callable[[Config], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.log = get_logger("resnet_watch.daemon")
         self._enrich = enrich
         self._after_write = after_write
+        self._housekeeping = housekeeping
         self._reconfigure_logging = reconfigure_logging
         self._stop = threading.Event()
         self._reload = threading.Event()
@@ -244,7 +246,14 @@ class Daemon:
     def _main_loop(self) -> None:
         trim = _malloc_trim()
         last_classified = 0
+        next_housekeeping = 0.0
         while not self._stop.wait(1.0):
+            if self._housekeeping is not None and time.monotonic() >= next_housekeeping:
+                next_housekeeping = time.monotonic() + max(60.0, self.cfg.watch.rescan_interval)
+                try:
+                    self._housekeeping()
+                except Exception as exc:
+                    self.log.warning("housekeeping_failed", error=str(exc))
             if self._reload.is_set():
                 self._reload.clear()
                 self._apply_reload()

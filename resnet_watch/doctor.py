@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, TextIO
 
 from resnet_watch.config import Config, load_config
 from resnet_watch.errors import ConfigError
+from resnet_watch.library import iter_sidecars
 
 __all__ = ["Finding", "find_failures", "reset_failures", "run_doctor"]
 
@@ -29,28 +30,10 @@ class Finding:
     fix: str = ""
 
 
-def _walk_sidecars(roots: Sequence[Path], suffix: str) -> Iterator[Path]:
-    stack = list(roots)
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.name.endswith(suffix) and entry.is_file(follow_symlinks=False):
-                    yield Path(entry.path)
-            except OSError:
-                continue
-
-
 def find_failures(roots: Sequence[Path], suffix: str) -> list[tuple[Path, dict[str, object]]]:
     """Failure records under ``roots``: (sidecar path, record)."""
     found = []
-    for path in _walk_sidecars(roots, suffix):
+    for path in iter_sidecars(roots, suffix):
         try:
             record = json.loads(path.read_bytes())
         except (OSError, ValueError):

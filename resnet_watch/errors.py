@@ -10,7 +10,8 @@ ResnetWatchError
 │   ├── ImageTooLarge      over the configured byte, pixel or frame limit (bombs included)
 │   ├── CorruptImage       truncated or undecodable data
 │   └── UnreadableFile     permission denied, vanished, not a regular file, symlink out
-└── SidecarError           the sidecar could not be written (disk full, read-only dir, name)
+├── SidecarError           the sidecar could not be written (disk full, read-only dir, name)
+└── InstallRefused         install-service cannot do what was asked (needs root, ...)
 
 ``ImageError.kind`` is the short, stable string recorded in failure sidecars.
 """
@@ -22,6 +23,7 @@ __all__ = [
     "CorruptImage",
     "ImageError",
     "ImageTooLarge",
+    "InstallRefused",
     "ResnetWatchError",
     "SidecarError",
     "UnreadableFile",
@@ -82,3 +84,7 @@ class SidecarError(ResnetWatchError):
     """A sidecar could not be written; the image is left as it was."""
 
     kind = "sidecar_write_failed"
+
+
+class InstallRefused(ResnetWatchError):
+    """install-service cannot do what was asked; the message says what it needs."""

@@ -114,6 +114,7 @@ def configure_logging(
     for handler in handlers:
         root.addHandler(handler)
     root.setLevel(_LEVELS.get(level, logging.INFO))
+    logging.captureWarnings(True)  # Pillow's "Corrupt EXIF data" etc. land in the log
     for noisy in ("watchdog", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
-from resnet_watch.errors import ResnetWatchError
+from resnet_watch.errors import InstallRefused
 
 __all__ = [
     "DEFAULT_CONFIG_PATH",
@@ -55,10 +55,6 @@ _HOME_ROOTS = (PurePosixPath("/home"), PurePosixPath("/root"), PurePosixPath("/r
 _PLACEHOLDER = re.compile(r"@[A-Z_]+@")
 _GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\$?")
 _PYTHON_NAME = re.compile(r"python(\d+(\.\d+)?)?")
-
-
-class InstallRefused(ResnetWatchError):
-    """install-service will not proceed; the message says what it needs instead."""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,39 @@ def test_shipped_config_matches_builtin_defaults(tmp_path: Path) -> None:
     assert shipped.sidecar == builtin.sidecar
     assert shipped.inbox.include == builtin.inbox.include
     assert shipped.inbox.paths == (ROOT / "inbox",)
+    assert shipped.tags == builtin.tags
+    assert shipped.album_folders.mode == builtin.album_folders.mode
+    assert not shipped.album_folders.enabled
+
+
+def test_shipped_albums_are_the_default_albums() -> None:
+    """The albums listed in config.yaml are exactly the built-in default set."""
+    from resnet_watch.albums import DEFAULT_ALBUMS
+    from resnet_watch.extras import album_rules
+
+    shipped = load_config(ROOT / "config.yaml", environ={}, prepare_inbox=False)
+    assert album_rules(shipped) == DEFAULT_ALBUMS
+    assert 15 <= len(DEFAULT_ALBUMS) <= 30
+
+
+def test_bad_album_rule_is_named(tmp_path: Path) -> None:
+    """An album naming an unknown WordNet synset fails with the album's name."""
+    from resnet_watch.extras import album_rules
+
+    cfg = load_config(
+        write(tmp_path, "albums:\n  Doggos: {any_of: [dgo.n.01], min_score: 0.3}\n"),
+        environ={},
+        prepare_inbox=False,
+    )
+    with pytest.raises(ConfigError, match=r"albums: album 'Doggos'.*dgo\.n\.01"):
+        album_rules(cfg)
+
+
+def test_album_folders_inside_the_inbox_are_refused(tmp_path: Path) -> None:
+    """album_folders.dir inside an inbox would feed links back in: refused by name."""
+    text = "inbox:\n  paths: [./in]\nalbum_folders:\n  enabled: true\n  dir: ./in/albums\n"
+    with pytest.raises(ConfigError, match=r"album_folders\.dir"):
+        load_config(write(tmp_path, text), environ={}, prepare_inbox=False)
 
 
 def test_every_key_is_documented_with_a_comment() -> None:

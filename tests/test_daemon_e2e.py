@@ -43,6 +43,10 @@ def test_cat_photo_gets_a_cat_label_within_seconds(daemon: DaemonProcess) -> Non
     assert validate_record(record) == []
     assert record["model"]["name"] == "efficientnet_lite0" and not record["model"]["fixture"]
     assert elapsed < 5  # 2 s in the quick start; slack for a loaded CI machine
+    assert "Cats" in record["albums"]
+    assert any(tag.startswith("Pets/Cats/") for tag in record["tags"])
+    xmp = cat.with_name(cat.name + ".xmp").read_text()
+    assert "resnet-watch|Pets|Cats|" in xmp and "resnet-watch/Pets/Cats/" in xmp
     event = wait_until(lambda: daemon.events("image_classified"), 5, "image_classified")[0]
     assert event["path"] == str(cat) and event["top1"] in names and event["ms"] > 0
 

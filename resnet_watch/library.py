@@ -1,0 +1,88 @@
+"""The tagged library as the sidecars describe it: walk them, count albums, reindex.
+
+Everything here reads the JSON sidecars only; nothing loads the model, so
+``albums``, ``tags`` and ``reindex`` are instant even on a big library.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from resnet_watch.extras import Extras
+from resnet_watch.models.spec import Label
+from resnet_watch.sidecar import read_sidecar, write_sidecar
+
+__all__ = ["album_counts", "image_for_sidecar", "iter_sidecars", "reindex"]
+
+
+def iter_sidecars(roots: Sequence[Path], suffix: str) -> Iterator[Path]:
+    """Every ``*<suffix>`` file under ``roots``, not following symlinked folders."""
+    stack = list(roots)
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(Path(entry.path))
+                elif entry.name.endswith(suffix) and entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path)
+            except OSError:
+                continue
+
+
+def image_for_sidecar(sidecar: Path, record: dict[str, Any]) -> Path:
+    """The image a sidecar describes (its recorded name; long names are hashed on disk)."""
+    name = (record.get("file") or {}).get("name")
+    return sidecar.with_name(name) if isinstance(name, str) and name else sidecar
+
+
+def album_counts(roots: Sequence[Path], suffix: str) -> Counter[str]:
+    """How many classified images each album holds."""
+    counts: Counter[str] = Counter()
+    for path in iter_sidecars(roots, suffix):
+        record = read_sidecar(path)
+        if record is not None and record.get("status") == "ok":
+            counts.update(str(a) for a in record.get("albums") or [])
+    return counts
+
+
+def _labels(record: dict[str, Any]) -> list[Label]:
+    return [
+        Label(int(x["rank"]), int(x["index"]), str(x["wnid"]), str(x["name"]), float(x["score"]))
+        for x in record.get("labels") or []
+    ]
+
+
+def reindex(roots: Sequence[Path], suffix: str, extras: Extras) -> tuple[int, list[str]]:
+    """Recompute tags, albums, XMP and album links from stored labels; (updated, errors)."""
+    updated, errors = 0, []
+    for path in iter_sidecars(roots, suffix):
+        record = read_sidecar(path)
+        if record is None or record.get("status") != "ok":
+            continue
+        image = image_for_sidecar(path, record)
+        if not os.path.lexists(image):
+            continue
+        fresh = dict(extras.enrich(_labels(record)))
+        if any(record.get(k) != v for k, v in fresh.items()):
+            record.update(fresh)
+            try:
+                write_sidecar(path, record)
+            except OSError as exc:
+                errors.append(f"{path}: {exc}")
+                continue
+            updated += 1
+        try:
+            extras.after_write(image, record)
+        except Exception as exc:
+            errors.append(f"{image}: {exc}")
+    extras.prune()
+    return updated, errors

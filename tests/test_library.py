@@ -1,0 +1,91 @@
+"""albums / tags / reindex: the library as its sidecars describe it, no model needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PIL import Image
+
+from resnet_watch.cli import main
+from resnet_watch.models.spec import Label
+from resnet_watch.sidecar import FileFacts, read_sidecar, result_record, write_sidecar
+from tests.fakes import FAKE_INFO
+
+GOLDEN = Label(1, 207, "n02099601", "golden retriever", 0.8)
+ALP = Label(1, 970, "n09193705", "alp", 0.9)
+
+
+def tagged(folder: Path, name: str, label: Label) -> Path:
+    image = folder / name
+    Image.new("RGB", (8, 8), "gray").save(image)
+    st = image.stat()
+    record = result_record(
+        FileFacts(name, st.st_size, st.st_mtime_ns, None),
+        width=8,
+        height=8,
+        fmt="JPEG",
+        labels=[label],
+        model=FAKE_INFO,
+        elapsed_ms=1,
+    )
+    write_sidecar(image.with_name(name + ".resnet-watch.json"), record)
+    return image
+
+
+def config(tmp_path: Path, extra: str = "") -> Path:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir(exist_ok=True)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"inbox:\n  paths: [{inbox}]\nlog:\n  file: null\n{extra}")
+    return cfg
+
+
+def test_reindex_adds_tags_albums_and_xmp_without_the_model(tmp_path: Path, capsys) -> None:
+    """reindex fills tags/albums and writes XMP from stored labels."""
+    cfg = config(tmp_path)
+    dog = tagged(tmp_path / "inbox", "dog.jpg", GOLDEN)
+    assert main(["reindex", "--config", str(cfg)]) == 0
+    record = read_sidecar(dog.with_name("dog.jpg.resnet-watch.json"))
+    assert record is not None and record["albums"] == ["Dogs"]
+    assert record["tags"] == ["Pets/Dogs/golden retriever"]
+    xmp = dog.with_name("dog.jpg.xmp").read_text()
+    assert "resnet-watch|Pets|Dogs|golden retriever" in xmp
+    assert "reindexed: 1" in capsys.readouterr().out
+
+
+def test_rule_change_then_reindex_moves_images(tmp_path: Path) -> None:
+    """After changing album rules, reindex re-files images and album folders follow."""
+    extra = "album_folders:\n  enabled: true\n  dir: ./albums\n"
+    cfg = config(tmp_path, extra)
+    alp = tagged(tmp_path / "inbox", "alp.jpg", ALP)
+    assert main(["reindex", "--config", str(cfg)]) == 0
+    assert (tmp_path / "albums" / "Mountains").is_dir()
+    links = list((tmp_path / "albums" / "Mountains").iterdir())
+    assert len(links) == 1 and links[0].resolve() == alp.resolve()
+    cfg.write_text(
+        cfg.read_text() + "albums:\n  Peaks: {group: Nature, any_of: [alp.n.01], min_score: 0.5}\n"
+    )
+    assert main(["reindex", "--config", str(cfg)]) == 0
+    record = read_sidecar(alp.with_name("alp.jpg.resnet-watch.json"))
+    assert record is not None and record["albums"] == ["Peaks"]
+    assert not (tmp_path / "albums" / "Mountains").exists() or not list(
+        (tmp_path / "albums" / "Mountains").iterdir()
+    )
+    assert [p.resolve() for p in (tmp_path / "albums" / "Peaks").iterdir()] == [alp.resolve()]
+
+
+def test_albums_lists_counts_and_tags_shows_one_image(tmp_path: Path, capsys) -> None:
+    """albums counts images per album; tags shows labels, albums and the WordNet chain."""
+    cfg = config(tmp_path)
+    dog = tagged(tmp_path / "inbox", "dog.jpg", GOLDEN)
+    tagged(tmp_path / "inbox", "dog2.jpg", GOLDEN)
+    main(["reindex", "--config", str(cfg)])
+    capsys.readouterr()
+    assert main(["albums", "--config", str(cfg)]) == 0
+    out = capsys.readouterr().out
+    dogs = next(line for line in out.splitlines() if line.startswith("Pets/Dogs"))
+    assert dogs.split()[-1] == "2"
+    assert main(["tags", "--config", str(cfg), str(dog)]) == 0
+    out = capsys.readouterr().out
+    assert "golden retriever" in out and "albums: Dogs" in out
+    assert "dog.n.01" in out and "mammal.n.01" in out
