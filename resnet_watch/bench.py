@@ -383,7 +383,8 @@ class RssSampler:
 
     def __init__(self, interval: float = 0.005) -> None:
         self.interval = interval
-        self.peak = 0
+        self.peak = self.start = 0
+        self.began = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="bench-rss", daemon=True)
 
@@ -393,7 +394,8 @@ class RssSampler:
             self._stop.wait(self.interval)
 
     def __enter__(self) -> RssSampler:
-        self.peak = _rss()
+        self.start = self.peak = _rss()
+        self.began = time.perf_counter()
         self._thread.start()
         return self
 
@@ -401,6 +403,14 @@ class RssSampler:
         self._stop.set()
         self._thread.join()
         self.peak = max(self.peak, _rss())
+
+    def timing(
+        self, done_at: list[float], latencies: list[float]
+    ) -> tuple[float, list[float], list[float]]:
+        return self.began, done_at, latencies
+
+    def rss(self, import_rss: int) -> tuple[int, int, int]:
+        return import_rss, self.start, self.peak
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -588,7 +598,9 @@ def _baseline(paths: list[Path], model: Any, warmup: int, import_rss: int) -> Li
             del image, batch
     name = "baseline: tutorial pipeline, fp32 ResNet-18 eager"
     note = f"{RANDOM_NOTE}; full decode; 1 image at a time; torch threads {torch.get_num_threads()}"
-    return _line("baseline", name, note, done_at, latencies, warmup, rss.peak, import_rss)
+    return _line(
+        "baseline", name, note, rss.timing(done_at, latencies), warmup, rss.rss(import_rss)
+    )
 
 
 def _decode_only(
@@ -617,7 +629,8 @@ def _decode_only(
         list(ex.map(one, paths))
     name = f"decode + preprocess only ({threads} threads)"
     note = "imaging.read_image + preprocess, ResNet-18 input; no model"
-    return _line("decode_only", name, note, done_at, latencies, warmup, rss.peak, import_rss)
+    timing, mem = rss.timing(done_at, latencies), rss.rss(import_rss)
+    return _line("decode_only", name, note, timing, warmup, mem)
 
 
 def _pipeline_line(
@@ -655,7 +668,8 @@ def _pipeline_line(
 
     with RssSampler() as rss:
         _feed(Pipeline(classifier, settings, sink), paths, finished)
-    line = _line(key, name, note, done_at, latencies, warmup, rss.peak, import_rss, failed)
+    timing, mem = rss.timing(done_at, latencies), rss.rss(import_rss)
+    line = _line(key, name, note, timing, warmup, mem, failed)
     line.extra = {
         "decode_threads": settings.decode_threads,
         "torch_threads": torch_threads,
@@ -936,7 +950,8 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
             )
         )
     for line in lines:
-        line.ratio = line.images_per_s / baseline.images_per_s
+        if line.key != "screenshots_default":  # another corpus: no ratio
+            line.ratio = line.images_per_s / baseline.images_per_s
 
     sweep: list[dict[str, Any]] = []
     if opts.sweep:
@@ -1205,14 +1220,15 @@ def render_text(report: dict[str, Any]) -> str:
     out += ["", "End to end, 12 MP JPEG corpus, steady state (warm-up and start-up excluded)"]
     out.append(
         f"  {'line':<54} {'images':>6} {'img/s':>7} {'p50 ms':>7} {'p95 ms':>7} "
-        f"{'peak RSS':>9} {'(+import)':>9} {'x base':>7}"
+        f"{'peak RSS':>9} {'+import':>8} {'+line':>8} {'x base':>7}"
     )
     for x in report["lines"]:
         ratio = "" if x["ratio"] is None else f"{x['ratio']:.2f}x"
         out.append(
             f"  {x['name']:<54} {x['images']:>6} {x['images_per_s']:>7.1f} {x['p50_ms']:>7.1f} "
             f"{x['p95_ms']:>7.1f} {x['peak_rss_mb']:>6.0f} MB "
-            f"{x['peak_above_import_mb']:>+6.0f} MB {ratio:>7}"
+            f"{x['peak_above_import_mb']:>+5.0f} MB {x['peak_above_line_start_mb']:>+5.0f} MB "
+            f"{ratio:>7}"
         )
         out.append(f"      {x['note']}" + (f"; {x['failed']} FAILED" if x["failed"] else ""))
     out.append(
