@@ -51,9 +51,17 @@ def test_cat_photo_gets_a_cat_label_within_seconds(daemon: DaemonProcess) -> Non
     assert event["path"] == str(cat) and event["top1"] in names and event["ms"] > 0
 
 
-def test_slow_writer_is_classified_once_when_complete(daemon: DaemonProcess) -> None:
-    """A file written 64 KB every 100 ms is read once, after the last byte."""
-    data = (shipped_photo("skimage", "data", "coffee.png")).read_bytes()
+def test_slow_writer_is_classified_once_when_complete(
+    daemon: DaemonProcess, tmp_path: Path
+) -> None:
+    """A file grown 64 KB every 100 ms for ~10 s (slow scp) is read once, after the last byte."""
+    import numpy as np
+
+    noise = np.random.default_rng(7).integers(0, 256, (1460, 1460, 3), dtype=np.uint8)
+    src = tmp_path / "noise.png"
+    Image.fromarray(noise).save(src, compress_level=0)
+    data = src.read_bytes()
+    assert len(data) >= 6_000_000  # ~100 chunks of 64 KB: about 10 s
     target = daemon.inbox / "slow.png"
     with open(target, "wb") as fh:
         for i in range(0, len(data), 64 * 1024):

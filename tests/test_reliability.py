@@ -137,7 +137,7 @@ def test_poison_file_is_retried_with_backoff_then_left_alone(tmp_path: Path) -> 
 
 def test_file_written_with_pauses_ends_classified_on_complete_data(tmp_path: Path) -> None:
     """A writer pausing longer than the settle delay: the final sidecar is for the whole file."""
-    d = DaemonProcess(tmp_path, {"watch": {"settle_seconds": 0.3}}).start()
+    d = DaemonProcess(tmp_path, {"watch": {"settle_seconds": 1.0}}).start()  # the default
     src = tmp_path / "src.jpg"
     photo((800, 600)).save(src, quality=92)
     data = src.read_bytes()
@@ -147,7 +147,7 @@ def test_file_written_with_pauses_ends_classified_on_complete_data(tmp_path: Pat
             fh.write(data[chunk : chunk + len(data) // 3 + 1])
             fh.flush()
             if i < 2:
-                time.sleep(1.0)  # > settle_seconds: the documented early-read case
+                time.sleep(2.0)  # > settle_seconds: the documented early-read case
     record = wait_until(
         lambda: (r := read_sidecar_json(target)) and r["status"] == "ok" and r, 20, "final result"
     )
