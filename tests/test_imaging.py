@@ -633,3 +633,32 @@ def test_imaging_does_not_import_torch() -> None:
     root = Path(__file__).resolve().parent.parent
     result = subprocess.run([sys.executable, "-c", code], cwd=root, timeout=60, check=False)
     assert result.returncode == 0
+
+
+def test_file_replaced_while_being_read_gives_one_consistent_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file swapped (rename over it) mid-read is decoded and hashed as the version opened."""
+    import resnet_watch.imaging as imaging
+
+    target = tmp_path / "photo.jpg"
+    first = jpeg_bytes(photo((640, 480), seed=1))
+    second = jpeg_bytes(photo((300, 200), seed=2))
+    target.write_bytes(first)
+    replacement = tmp_path / "incoming.jpg"
+    replacement.write_bytes(second)
+    real_read = os.read
+    swapped = []
+
+    def read_then_swap(fd: int, n: int) -> bytes:
+        if not swapped:
+            os.replace(replacement, target)  # what rsync/scp do to a file being read
+            swapped.append(True)
+        return real_read(fd, n)
+
+    monkeypatch.setattr(imaging.os, "read", read_then_swap)
+    decoded = read_image(target, LIMITS, 224)
+    assert swapped
+    assert decoded.sha256 == hashlib.sha256(first).hexdigest()
+    assert (decoded.width, decoded.height) == (640, 480)
+    assert target.read_bytes() == second  # the new version is left for the next event
