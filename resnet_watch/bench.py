@@ -82,7 +82,7 @@ _MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class BenchOptions:
-    """What to measure and how much; the defaults fit in about two minutes on 2 cores
+    """What to measure and how much; the defaults take under a minute on 2 cores
     (plus about half a minute to generate the corpus the first time)."""
 
     images: Path | None = None  # --images DIR: the user's photos instead of the corpus
@@ -91,7 +91,7 @@ class BenchOptions:
     photo_size: tuple[int, int] = PHOTO_SIZE
     screenshots: int = 4  # generated PNGs, and as many WebPs
     baseline_images: int = 20
-    line_images: int = 80  # per resnet-watch line (the corpus is cycled)
+    line_images: int = 160  # per resnet-watch line (the corpus is cycled)
     warmup: int = 8  # first results per line not counted (start-up excluded)
     threads: int = 0  # torch threads, 0: auto (config.auto_threads)
     decode_threads: int = 0  # 0: auto
