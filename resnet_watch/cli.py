@@ -428,6 +428,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_reindex)
 
+    from resnet_watch import bench
+
+    p = sub.add_parser("bench", parents=[common], help="measure speed and memory on this machine")
+    bench.add_arguments(p)
+    p.set_defaults(func=bench.run_from_args)
+
     p = sub.add_parser(
         "install-service", parents=[common], help="write a systemd unit for this install"
     )
