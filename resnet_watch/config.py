@@ -14,6 +14,7 @@ same file works from a shell and from systemd.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import types
 import typing
@@ -39,7 +40,9 @@ __all__ = [
     "SidecarConfig",
     "TagsConfig",
     "WatchConfig",
+    "WebConfig",
     "auto_threads",
+    "is_loopback",
     "load_config",
 ]
 
@@ -91,7 +94,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class PipelineConfig:
     decode_threads: int = 0  # 0: pick from the CPUs this process may use
-    batch_size: int = 8
+    batch_size: int = 2
     batch_wait_ms: int = 20
     queue_size: int = 64
     retries: int = 3
@@ -136,6 +139,18 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    enabled: bool = False
+    ops_only: bool = False  # serve only /healthz and /metrics
+    bind: str = "127.0.0.1"
+    port: int = 8642  # 0: any free port (logged in web_started)
+    token: str | None = None  # required when bind is not a loopback address
+    max_upload_bytes: int = 200 * 1024 * 1024
+    state_dir: Path = Path("state/web")
+    thumbnail_cache_mb: int = 256
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: InboxConfig = field(default_factory=InboxConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
@@ -146,6 +161,7 @@ class Config:
     log: LogConfig = field(default_factory=LogConfig)
     tags: TagsConfig = field(default_factory=TagsConfig)
     album_folders: AlbumFoldersConfig = field(default_factory=AlbumFoldersConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     albums: Mapping[str, Any] | None = None  # None: the built-in default albums
     source: Path | None = None  # the file this was loaded from, if any
 
@@ -322,6 +338,41 @@ def _check_ranges(cfg: Config) -> None:
         for inbox in cfg.inbox.paths:
             inside = folders == inbox.resolve() or inbox.resolve() in folders.parents
             need(not inside, "album_folders.dir", f"must not be inside the inbox {inbox}")
+    _check_web(cfg.web, cfg.inbox.paths)
+
+
+def is_loopback(host: str) -> bool:
+    """True for 127.0.0.0/8, ::1 and ``localhost``: addresses only this machine reaches."""
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_web(web: WebConfig, inboxes: tuple[Path, ...]) -> None:
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise ConfigError(key, message)
+
+    need(0 <= web.port <= 65535, "web.port", "must be 0..65535 (0 = any free port)")
+    need(bool(web.bind.strip()), "web.bind", "must be an address, e.g. 127.0.0.1")
+    need(web.max_upload_bytes > 0, "web.max_upload_bytes", "must be > 0")
+    need(web.thumbnail_cache_mb >= 1, "web.thumbnail_cache_mb", "must be >= 1")
+    if web.token is not None:
+        need(len(web.token) >= 16, "web.token", "must be at least 16 characters")
+    if web.enabled and not is_loopback(web.bind):
+        need(
+            web.token is not None,
+            "web.token",
+            f"is required when web.bind is {web.bind!r} (not loopback): set a long random "
+            "token, e.g. RESNET_WATCH_WEB__TOKEN=$(openssl rand -hex 24)",
+        )
+    state = web.state_dir.resolve()
+    for inbox in inboxes:
+        inside = state == inbox.resolve() or inbox.resolve() in state.parents
+        need(not inside, "web.state_dir", f"must not be inside the inbox {inbox}")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
