@@ -30,11 +30,13 @@ from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.errors import ConfigError, WeightsError
 from resnet_watch.imaging import ImageLimits
 from resnet_watch.logs import get_logger
+from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
-from resnet_watch.pipeline import Pipeline, PipelineSettings
+from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, PipelineSettings, Sink
 from resnet_watch.sidecar import sweep_temp_files
 from resnet_watch.store import SidecarStore, StoreSettings
 from resnet_watch.watcher import Watcher, WatchSettings
+from resnet_watch.web.activity import Activity, StatusSnapshot
 
 __all__ = ["Daemon", "build_pipeline_settings", "rss_bytes"]
 
@@ -133,6 +135,13 @@ class Daemon:
         self.notifier = Notifier.from_environ()
         self.pipeline: Pipeline | None = None
         self.watcher: Watcher | None = None
+        # what the status page, /healthz and /metrics show; recorded even with web off
+        self.activity = Activity()
+        self.model_info: ModelInfo | None = None
+        self._started_wall = time.time()
+        self._started_mono = time.monotonic()
+        self._ready = False
+        self._web: Any = None
 
     # --- signals ----------------------------------------------------------------------
 
@@ -170,6 +179,7 @@ class Daemon:
             print(f"resnet-watch: {exc}", file=sys.stderr)
             return 2
         info = classifier.info
+        self.model_info = info
         self.log.info(
             "model_selected",
             name=info.name,
@@ -197,15 +207,18 @@ class Daemon:
         self.pipeline = Pipeline(
             classifier,
             build_pipeline_settings(cfg, decode_threads),
-            store.sink,
+            self._observed(store.sink),
             gate=store.gate,
-            heartbeat=self.notifier.watchdog,
+            heartbeat=self._heartbeat,
         )
         self.pipeline.start()
         self.watcher = Watcher(
             _watch_settings(cfg), self.pipeline.submit, get_logger("resnet_watch.watcher")
         )
         self.watcher.start()
+        if cfg.web.enabled and not self._start_web():
+            self._shutdown()
+            return 2
         import torch
 
         ready_ms = (time.monotonic() - started) * 1000
@@ -226,12 +239,99 @@ class Daemon:
             config=str(cfg.source) if cfg.source else None,
             ready_ms=round(ready_ms),
         )
+        self._ready = True
         self.notifier.ready(self._status_line())
         try:
             self._main_loop()
         finally:
             self._shutdown()
         return 0
+
+    # --- status for the web UI and ops endpoints --------------------------------------
+
+    def _heartbeat(self) -> None:
+        self.activity.heartbeat()
+        self.notifier.watchdog()
+
+    def _observed(self, sink: Sink) -> Sink:
+        """The store's sink, also feeding the activity ring and latency histogram."""
+
+        def observed(outcome: Outcome) -> float | None:
+            result = sink(outcome)
+            if isinstance(outcome, Classified):
+                top = outcome.labels[0]
+                detail = f"{top.name} {top.score:.0%}"
+                self.activity.record("classified", outcome.path, detail, outcome.elapsed_ms)
+            elif isinstance(outcome, Failed):
+                detail = f"{outcome.kind}: {outcome.message}"
+                self.activity.record("failed", outcome.path, detail, outcome.elapsed_ms)
+            elif not outcome.reason.startswith("wait:"):
+                self.activity.record("skipped", outcome.path, outcome.reason)
+            return result
+
+        return observed
+
+    def status_snapshot(self) -> StatusSnapshot:
+        """A consistent copy of what the daemon is doing; safe from any thread."""
+        p, w, info = self.pipeline, self.watcher, self.model_info
+        buckets, latency_sum, latency_count = self.activity.latency()
+        counters = p.counters if p is not None else None
+        return StatusSnapshot(
+            model=info.name if info else "",
+            precision=info.precision if info else "",
+            engine=info.engine if info else "",
+            weights_sha256=info.weights_sha256 if info else "",
+            fixture=bool(info.fixture) if info else False,
+            version=__version__,
+            observer=w.observer_kind if w is not None else "",
+            inbox=tuple(self.cfg.inbox.paths),
+            started_at=self._started_wall,
+            uptime_seconds=time.monotonic() - self._started_mono,
+            ready=self._ready and p is not None and p.alive and not self._stop.is_set(),
+            last_heartbeat=self.activity.last_heartbeat(),
+            queue_depth=p.queue_depth() if p is not None else 0,
+            in_flight=p.in_flight() if p is not None else 0,
+            pending_retries=p.pending_retries() if p is not None else 0,
+            submitted=counters.submitted if counters else 0,
+            classified=counters.classified if counters else 0,
+            failed=counters.failed if counters else 0,
+            skipped=counters.skipped if counters else 0,
+            rss_bytes=rss_bytes(),
+            throughput=self.activity.throughput(),
+            latency_buckets=buckets,
+            latency_sum=latency_sum,
+            latency_count=latency_count,
+            events=self.activity.events(),
+        )
+
+    def retry(self, image: Path) -> bool:
+        """Forget ``image``'s failure record and queue it now (the web UI's retry button)."""
+        from resnet_watch.doctor import reset_failures
+
+        if self.pipeline is None:
+            return False
+        reset_failures([image], self.cfg.sidecar.suffix)
+        queued = self.pipeline.submit(image, block=False)
+        self.activity.record("retried", image, "queued" if queued else "busy")
+        self.log.info("image_retry_requested", path=str(image), queued=queued)
+        return queued
+
+    def note_upload(self, image: Path) -> None:
+        self.activity.record("uploaded", image)
+
+    def _start_web(self) -> bool:
+        from resnet_watch.web.server import WebServer, WebStartError
+
+        try:
+            self._web = WebServer(self.cfg, self, get_logger("resnet_watch.web"))
+            self._web.start()
+        except WebStartError as exc:
+            self.log.error(
+                "web_bind_failed", bind=self.cfg.web.bind, port=self.cfg.web.port, error=str(exc)
+            )
+            print(f"resnet-watch: web server: {exc}", file=sys.stderr)
+            return False
+        return True
 
     def _status_line(self) -> str:
         p = self.pipeline
@@ -311,6 +411,9 @@ class Daemon:
             queue=pipeline.queue_depth() if pipeline else 0,
         )
         self.notifier.stopping()
+        self._ready = False
+        if self._web is not None:
+            self._web.stop()
         if watcher is not None:
             watcher.stop()
         clean = pipeline.stop(self.cfg.pipeline.stop_timeout_seconds) if pipeline else True
