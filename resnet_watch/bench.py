@@ -98,6 +98,7 @@ class BenchOptions:
     batch: int = 0  # model-only batch N, 0: the config's pipeline.batch_size
     repeats: int = 10  # model-only timed calls per figure
     sweep: bool = True  # thread placement sweep on the int8 line
+    idle_seconds: float = 10.0  # how long to watch an idle daemon's CPU (0: skip)
     soak: int = 0  # > 0: only the soak: N images through the daemon's path
     model: str | None = None  # soak / default line; None: the config's model.name
     config: Path | None = None
@@ -125,6 +126,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch", type=int, default=0, help="model-only batch N (0: config)")
     parser.add_argument("--repeats", type=int, default=d.repeats, metavar="N")
     parser.add_argument("--no-sweep", action="store_true", help="skip the thread sweep")
+    parser.add_argument(
+        "--idle-seconds",
+        type=float,
+        default=d.idle_seconds,
+        metavar="S",
+        help="watch an idle daemon's CPU this long (0: skip)",
+    )
     parser.add_argument("--soak", type=int, default=0, metavar="N", help="memory soak only")
     parser.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
@@ -147,6 +155,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         batch=args.batch,
         repeats=args.repeats,
         sweep=not args.no_sweep,
+        idle_seconds=args.idle_seconds,
         soak=args.soak,
         model=args.model,
         config=Path(config) if config else None,
@@ -1001,6 +1010,10 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
 
     say("labels ...")
     labels = _labels_agreement(cfg, real)
+    idle = None
+    if opts.idle_seconds > 0:
+        say("idle daemon ...")
+        idle = _idle_daemon(cfg, opts.idle_seconds)
     say("")
     report: dict[str, Any] = {
         "when": time.strftime("%Y-%m-%d %H:%M:%S %z"),
@@ -1015,6 +1028,7 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
         },
         "corpus": corpus.describe(),
         "startup": startup,
+        "idle_daemon": idle,
         "memory": {
             "import_rss_mb": import_rss / _MB,
             "end_rss_mb": _rss() / _MB,
@@ -1029,6 +1043,71 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
     report["targets"] = _targets(report)
     report["wall_s"] = time.perf_counter() - wall
     return report
+
+
+def _idle_daemon(cfg: Config, seconds: float = 10.0) -> dict[str, Any]:
+    """Start the real daemon on an empty inbox; its ready time and CPU use while idle.
+
+    Idle CPU should be ~0%: inotify wakes it only for events, and its own loops
+    tick a few times a second.
+    """
+    import signal
+    import subprocess
+    import tempfile
+
+    import yaml
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    with tempfile.TemporaryDirectory(prefix="rw-bench-idle-") as tmp:
+        config = Path(tmp) / "config.yaml"
+        config.write_text(
+            yaml.safe_dump(
+                {
+                    "inbox": {"paths": [str(Path(tmp) / "inbox")]},
+                    "model": {"name": cfg.model.name, "weights_dir": str(cfg.model.weights_dir)},
+                    "log": {"file": None, "format": "json"},
+                }
+            )
+        )
+        log = Path(tmp) / "stderr.log"
+        with open(log, "wb") as err:
+            started = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "resnet_watch", "run", "--config", str(config)],
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                env={k: v for k, v in os.environ.items() if k != "NOTIFY_SOCKET"},
+            )
+            try:
+                ready_ms = None
+                while time.perf_counter() - started < 120 and proc.poll() is None:
+                    for line in log.read_text(errors="replace").splitlines():
+                        if '"daemon_started"' in line:
+                            ready_ms = json.loads(line).get("ready_ms")
+                    if ready_ms is not None:
+                        break
+                    time.sleep(0.05)
+                wall_to_ready = (time.perf_counter() - started) * 1000
+
+                def cpu_s() -> float:
+                    fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+                    return (int(fields[11]) + int(fields[12])) / ticks
+
+                before, t0 = cpu_s(), time.perf_counter()
+                time.sleep(seconds)
+                used, span = cpu_s() - before, time.perf_counter() - t0
+            finally:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    return {
+        "ready_ms_in_daemon": ready_ms,
+        "process_start_to_ready_ms": wall_to_ready,
+        "idle_cpu_percent": 100 * used / span,
+        "idle_seconds": span,
+    }
 
 
 def _targets(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -1214,6 +1293,13 @@ def render_text(report: dict[str, Any]) -> str:
         f"start-up ready in {st['ready_ms']:.0f} ms (imports {st['imports_ms']:.0f} ms + "
         f"model load {st['model_load_ms']:.0f} ms), default model {st['model']}: {st['reason']}"
     )
+    idle = report.get("idle_daemon")
+    if idle:
+        out.append(
+            f"daemon   `resnet-watch run`: process start to ready "
+            f"{idle['process_start_to_ready_ms']:.0f} ms (model loaded, observer running); "
+            f"idle CPU {idle['idle_cpu_percent']:.2f}% over {idle['idle_seconds']:.0f} s"
+        )
     out.append(f"memory   RSS after imports {mem['import_rss_mb']:.0f} MB")
     if report["fixture"]:
         out.append(f"NOTE     no real ResNet-18 weights: its lines use {FIXTURE_NOTE}")

@@ -16,7 +16,7 @@ from resnet_watch import bench
 
 TINY = ["--photos", "6", "--photo-size", "320x240", "--screenshots", "1"]
 TINY += ["--baseline-images", "2", "--line-images", "10", "--warmup", "2"]
-TINY += ["--repeats", "1", "--batch", "2"]
+TINY += ["--repeats", "1", "--batch", "2", "--idle-seconds", "1"]
 
 
 @pytest.fixture
@@ -79,6 +79,9 @@ def test_bench_prints_every_figure(clean_env: Path, capsys: pytest.CaptureFixtur
     assert report["fixture"] is True
 
     assert report["startup"]["ready_ms"] > 0
+    idle = report["idle_daemon"]
+    assert idle["ready_ms_in_daemon"] > 0 and idle["process_start_to_ready_ms"] > 0
+    assert 0 <= idle["idle_cpu_percent"] < 100
     assert report["startup"]["model"] == "efficientnet_lite0"
     assert report["memory"]["import_rss_mb"] > 0
     assert report["software"]["torch"].startswith("2.")
