@@ -220,11 +220,10 @@ def test_kill_9_during_a_burst_five_times_loses_nothing(tmp_path: Path) -> None:
     counts: dict[str, int] = {}
     for e in d.events("image_classified"):
         counts[e["path"]] = counts.get(e["path"], 0) + 1
-    # classified again only if killed before its sidecar was complete; never after
+    # The event is logged only after the sidecar is complete, so two events for one image
+    # would mean it was classified again after it had a complete sidecar.
     twice = {k: v for k, v in counts.items() if v > 1}
-    skipped_done = {e["path"] for e in d.events("image_skipped") if e["reason"] == "up_to_date"}
-    assert not (set(twice) - set()) or all(k not in skipped_done for k in twice)
-    assert len(twice) <= 5 * 16, twice  # at most one batch in flight per kill
+    assert not twice, twice
     assert not [n for n in os.listdir(d.inbox) if n.startswith(TEMP_PREFIX)]
 
 
