@@ -34,9 +34,15 @@ class DaemonProcess:
     """``resnet-watch run`` on ``tmp/inbox`` with a config written by the test."""
 
     def __init__(
-        self, tmp: Path, overrides: dict[str, Any] | None = None, env: dict[str, str] | None = None
+        self,
+        tmp: Path,
+        overrides: dict[str, Any] | None = None,
+        env: dict[str, str] | None = None,
+        *,
+        module: str = "resnet_watch",
     ) -> None:
         self.tmp = tmp
+        self.module = module  # tests.fixture_launcher: the ResNet-18 FIXTURE weights path
         self.inbox = tmp / "inbox"
         self.log_file = tmp / "logs" / "resnet-watch.log"
         config: dict[str, Any] = {
@@ -55,13 +61,17 @@ class DaemonProcess:
         self.config.write_text(yaml.safe_dump(config))
         self.env = {**os.environ, **(env or {})}
         self.env.pop("JOURNAL_STREAM", None)
+        if module.startswith("tests."):
+            self.env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(ROOT), self.env.get("PYTHONPATH", "")) if p
+            )
         self.proc: subprocess.Popen[bytes] | None = None
         self.stderr_path = tmp / "stderr.log"
 
     def start(self, wait_ready: bool = True, timeout: float = 120) -> DaemonProcess:
         self._offset_runs = len(self.events("daemon_started"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "resnet_watch", "run", "--config", str(self.config)],
+            [sys.executable, "-m", self.module, "run", "--config", str(self.config)],
             cwd=self.tmp,
             env=self.env,
             stdout=subprocess.DEVNULL,
