@@ -104,6 +104,8 @@ def render_unit(
     inbox_paths: Sequence[Path],
     user_mode: bool,
     supplementary_groups: Sequence[str] = (),
+    web_bind: str | None = None,
+    writable: Sequence[Path] = (),
 ) -> str:
     """Fill the template's ``@PLACEHOLDER@``s; pure, and every path must be absolute.
 
@@ -111,6 +113,10 @@ def render_unit(
     (then ``-m resnet_watch``). A line holding only a placeholder expands to zero or
     more whole lines. In system mode an inbox or config under /home, /root or /run/user
     turns ProtectHome=yes into tmpfs with bind mounts of just those folders.
+
+    ``web_bind`` (the web UI's address, when it is on) opens just enough network: IPv4/6
+    sockets, and IP traffic to localhost only when the address is loopback. ``writable``
+    are extra folders the daemon writes (the web UI's thumbnail cache).
     """
     paths = [exec_python_or_cmd, config_path, *inbox_paths]
     for path in paths:
@@ -153,8 +159,12 @@ def render_unit(
             f"SupplementaryGroups={' '.join(supplementary_groups)}" if supplementary_groups else ""
         ),
     }
+    for folder in writable:
+        _check_path(folder)
+        access.append(f"ReadWritePaths={_quote('-' + str(folder))}")
+    values["INBOX_ACCESS"] = "\n".join(access)
     out: list[str] = []
-    for line in template.splitlines():
+    for line in _open_network(template.splitlines(), web_bind):
         key = line.strip()[1:-1] if _PLACEHOLDER.fullmatch(line.strip()) else None
         if key in values:
             if values[key]:
@@ -162,6 +172,28 @@ def render_unit(
             continue
         out.append(_PLACEHOLDER.sub(lambda m: _value(values, m.group(0)), line))
     return "\n".join(out) + "\n"
+
+
+def _open_network(lines: Sequence[str], web_bind: str | None) -> list[str]:
+    """The template's network lockdown, relaxed only as far as the web UI needs."""
+    if web_bind is None:
+        return list(lines)
+    from resnet_watch.config import is_loopback
+
+    loopback = is_loopback(web_bind)
+    out: list[str] = []
+    for line in lines:
+        key = line.strip()
+        if key == "PrivateNetwork=yes":
+            out.append("# PrivateNetwork= off: the web UI (web.enabled) listens on " + web_bind)
+        elif key == "IPAddressDeny=any":
+            out.append(line)
+            out.append("IPAddressAllow=localhost" if loopback else "IPAddressAllow=any")
+        elif key.startswith("RestrictAddressFamilies=") and "AF_INET" not in key:
+            out.append(f"{line} AF_INET AF_INET6")
+        else:
+            out.append(line)
+    return out
 
 
 def install_service(
@@ -188,10 +220,13 @@ def install_service(
             f"config file not found: {config_path} (the service reads it at every start; "
             "write it first)"
         )
-    if inbox_paths is None:
-        from resnet_watch.config import load_config
+    from resnet_watch.config import load_config
 
-        inbox_paths = load_config(config_path, environ={}, prepare_inbox=False).inbox.paths
+    cfg = load_config(config_path, environ={}, prepare_inbox=False)
+    if inbox_paths is None:
+        inbox_paths = cfg.inbox.paths
+    web_bind = cfg.web.bind if cfg.web.enabled else None
+    writable = [Path(os.path.abspath(cfg.web.state_dir))] if cfg.web.enabled else []
     inboxes = [Path(os.path.abspath(p)) for p in inbox_paths]
     executable = Path(os.path.abspath(executable or _default_executable()))
     is_root = os.geteuid() == 0
@@ -227,6 +262,8 @@ def install_service(
         inbox_paths=inboxes,
         user_mode=user,
         supplementary_groups=groups,
+        web_bind=web_bind,
+        writable=writable,
     )
     replaced = unit_path.exists()
     if not dry_run:

@@ -369,3 +369,42 @@ def test_install_reads_inbox_paths_from_config(tmp_path: Path, config: Path) -> 
     pytest.importorskip("resnet_watch.config")
     result = install_service(False, config, tmp_path / "u", dry_run=True, executable=PYTHON)
     assert f"ReadWritePaths=-{config.parent / 'inbox'}" in result.unit_text
+
+
+def test_web_ui_opens_only_the_network_it_needs(tmp_path: Path, config: Path) -> None:
+    """With the web UI on (loopback), the unit allows IPv4/6 to localhost only and still
+    verifies; the thumbnail cache is writable; the exposure stays OK."""
+    config.write_text(
+        "inbox:\n  paths: [inbox]\nweb:\n  enabled: true\n  state_dir: /var/lib/rw-thumbs\n",
+        encoding="utf-8",
+    )
+    result = install_service(
+        False,
+        config,
+        tmp_path / "u.service",
+        dry_run=True,
+        inbox_paths=[tmp_path],
+        executable=PYTHON,
+    )
+    lines = result.unit_text.splitlines()
+    assert "PrivateNetwork=yes" not in lines
+    assert "IPAddressDeny=any" in lines and "IPAddressAllow=localhost" in lines
+    assert "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" in lines
+    assert "ReadWritePaths=-/var/lib/rw-thumbs" in lines
+    unit = write_unit(tmp_path / "units", result.unit_text)
+    assert_verifies(unit)
+    assert exposure(unit) <= MAX_EXPOSURE
+
+
+def test_web_ui_off_keeps_the_network_closed(tmp_path: Path, config: Path) -> None:
+    """Without the web UI the unit has no network at all."""
+    result = install_service(
+        False,
+        config,
+        tmp_path / "u.service",
+        dry_run=True,
+        inbox_paths=[tmp_path],
+        executable=PYTHON,
+    )
+    assert "PrivateNetwork=yes" in result.unit_text.splitlines()
+    assert "RestrictAddressFamilies=AF_UNIX" in result.unit_text.splitlines()
