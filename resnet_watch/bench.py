@@ -893,7 +893,8 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
         "model": default.info.name,
         "reason": reason,
     }
-    settings = build_pipeline_settings(cfg, decode_threads)
+    settings = build_pipeline_settings(cfg, decode_threads, "efficientnet_lite0")
+    int8_settings = build_pipeline_settings(cfg, decode_threads, "resnet18")
     photos = corpus.photos
 
     say("baseline ...")
@@ -937,7 +938,7 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
             f"{int8_note}; {thread_note}",
             int8,
             _cycle(photos, n),
-            settings,
+            int8_settings,
             opts.warmup,
             import_rss,
             torch_threads,
@@ -975,7 +976,7 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
                 int8_note,
                 int8,
                 _cycle(photos, max(n // 2, opts.warmup + 2)),
-                dataclasses.replace(settings, decode_threads=dec),
+                dataclasses.replace(int8_settings, decode_threads=dec),
                 opts.warmup // 2,
                 import_rss,
                 tor,
@@ -988,7 +989,7 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
     stages = _stages(photos[: min(8, len(photos))], cfg, fp32)
 
     say("model only ...")
-    batch_n = opts.batch or cfg.pipeline.batch_size
+    batch_n = opts.batch or cfg.pipeline.batch_size or 8
 
     def eager(x: Any) -> Any:
         return torch.softmax(fp32(x), dim=1).topk(5)
@@ -1148,7 +1149,7 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
     decode_threads, torch_threads = _threads(opts, cfg)
     import torch  # noqa: F401
 
-    from resnet_watch.daemon import _malloc_trim, build_pipeline_settings
+    from resnet_watch.daemon import build_pipeline_settings, memory_trimmer
     from resnet_watch.models import load_classifier
     from resnet_watch.pipeline import Classified, Outcome, Pipeline
 
@@ -1165,7 +1166,7 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
     marks: dict[str, float] = {}
     count = failed = 0
     finished = threading.Event()
-    trim = _malloc_trim()
+    trim = memory_trimmer()
 
     def sink(outcome: Outcome) -> None:
         nonlocal count, failed
@@ -1180,7 +1181,8 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
             finished.set()
         return None
 
-    pipeline = Pipeline(classifier, build_pipeline_settings(cfg, decode_threads), sink)
+    settings = build_pipeline_settings(cfg, decode_threads, classifier.info.name)
+    pipeline = Pipeline(classifier, settings, sink)
     housekeeping_stop = threading.Event()
 
     def housekeeping() -> None:  # what Daemon._main_loop does every second

@@ -135,7 +135,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     classifier, _reason = load_classifier(
         args.model or cfg.model.name, cfg.model.weights_dir, torch_threads
     )
-    settings = build_pipeline_settings(cfg, decode_threads)
+    settings = build_pipeline_settings(cfg, decode_threads, classifier.info.name)
     if args.top_k:
         import dataclasses
 

@@ -94,7 +94,7 @@ class ModelConfig:
 @dataclass(frozen=True)
 class PipelineConfig:
     decode_threads: int = 0  # 0: pick from the CPUs this process may use
-    batch_size: int = 2
+    batch_size: int = 0  # 0: the model's measured best (models.preferred_batch)
     batch_wait_ms: int = 20
     queue_size: int = 64
     retries: int = 3
@@ -304,7 +304,7 @@ def _check_ranges(cfg: Config) -> None:
     need(0.0 <= cfg.model.min_score < 1.0, "model.min_score", "must be in [0, 1)")
     need(cfg.model.threads >= 0, "model.threads", "must be >= 0 (0 = auto)")
     need(cfg.pipeline.decode_threads >= 0, "pipeline.decode_threads", "must be >= 0 (0 = auto)")
-    need(1 <= cfg.pipeline.batch_size <= 256, "pipeline.batch_size", "must be 1..256")
+    need(0 <= cfg.pipeline.batch_size <= 256, "pipeline.batch_size", "must be 0..256 (0 = auto)")
     need(cfg.pipeline.batch_wait_ms >= 0, "pipeline.batch_wait_ms", "must be >= 0")
     need(cfg.pipeline.queue_size >= 1, "pipeline.queue_size", "must be >= 1")
     need(cfg.pipeline.retries >= 1, "pipeline.retries", "must be >= 1")

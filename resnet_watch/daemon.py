@@ -38,7 +38,7 @@ from resnet_watch.store import SidecarStore, StoreSettings
 from resnet_watch.watcher import Watcher, WatchSettings
 from resnet_watch.web.activity import Activity, StatusSnapshot
 
-__all__ = ["Daemon", "build_pipeline_settings", "rss_bytes"]
+__all__ = ["Daemon", "build_pipeline_settings", "memory_trimmer", "rss_bytes"]
 
 # Settings SIGHUP can apply to a running daemon; everything else needs a restart.
 _RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
@@ -54,7 +54,7 @@ def rss_bytes() -> int:
         return 0
 
 
-def _malloc_trim() -> Callable[[], None]:
+def memory_trimmer() -> Callable[[], None]:
     """glibc keeps freed decode buffers; returning them keeps RSS flat over months."""
     name = ctypes.util.find_library("c")
     if not name:
@@ -71,7 +71,12 @@ def _malloc_trim() -> Callable[[], None]:
     return run
 
 
-def build_pipeline_settings(cfg: Config, decode_threads: int) -> PipelineSettings:
+def build_pipeline_settings(
+    cfg: Config, decode_threads: int, model: str | None = None
+) -> PipelineSettings:
+    """The pipeline's settings; ``pipeline.batch_size: 0`` takes ``model``'s measured best."""
+    from resnet_watch.models import preferred_batch
+
     return PipelineSettings(
         limits=ImageLimits(
             max_bytes=cfg.limits.max_file_bytes,
@@ -81,7 +86,7 @@ def build_pipeline_settings(cfg: Config, decode_threads: int) -> PipelineSetting
         top_k=cfg.model.top_k,
         min_score=cfg.model.min_score,
         decode_threads=decode_threads,
-        batch_size=cfg.pipeline.batch_size,
+        batch_size=cfg.pipeline.batch_size or preferred_batch(model),
         batch_wait=cfg.pipeline.batch_wait_ms / 1000,
         queue_size=cfg.pipeline.queue_size,
     )
@@ -206,7 +211,7 @@ class Daemon:
 
         self.pipeline = Pipeline(
             classifier,
-            build_pipeline_settings(cfg, decode_threads),
+            build_pipeline_settings(cfg, decode_threads, info.name),
             self._observed(store.sink),
             gate=store.gate,
             heartbeat=self._heartbeat,
@@ -344,7 +349,7 @@ class Daemon:
         )
 
     def _main_loop(self) -> None:
-        trim = _malloc_trim()
+        trim = memory_trimmer()
         last_classified = 0
         next_housekeeping = 0.0
         while not self._stop.wait(1.0):

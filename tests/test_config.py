@@ -103,7 +103,7 @@ def test_out_of_range_is_named(tmp_path: Path) -> None:
     """Values outside their range fail with the key."""
     with pytest.raises(ConfigError, match=r"pipeline\.batch_size"):
         load_config(
-            write(tmp_path, "pipeline:\n  batch_size: 0\n"), environ={}, prepare_inbox=False
+            write(tmp_path, "pipeline:\n  batch_size: -1\n"), environ={}, prepare_inbox=False
         )
 
 

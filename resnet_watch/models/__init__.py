@@ -16,8 +16,20 @@ from resnet_watch.models.weights import (
     weights_status,
 )
 
+# Images per model call that measured fastest on 2 cores (``resnet-watch bench``):
+# EfficientNet-Lite0's frozen graph gets slower per image above 2; int8 ResNet-18 keeps
+# gaining a little up to 8.
+PREFERRED_BATCH = {"efficientnet_lite0": 2, "resnet18": 8}
+
+
+def preferred_batch(model: str | None) -> int:
+    """The batch size to use for ``model`` when the config says 0 (auto)."""
+    return PREFERRED_BATCH.get(model or "", 4)
+
+
 __all__ = [
     "MODEL_NAMES",
+    "PREFERRED_BATCH",
     "Classifier",
     "InstalledWeights",
     "Label",
@@ -28,5 +40,6 @@ __all__ = [
     "import_weights",
     "labels",
     "load_classifier",
+    "preferred_batch",
     "weights_status",
 ]
