@@ -430,12 +430,3 @@ class Daemon:
             skipped=counts.skipped if counts else 0,
         )
         self.notifier.close()
-
-
-def default_config_path() -> Path | None:
-    """``$RESNET_WATCH_CONFIG``, else ./config.yaml when present."""
-    env = os.environ.get("RESNET_WATCH_CONFIG")
-    if env:
-        return Path(env)
-    here = Path("config.yaml")
-    return here if here.exists() else None

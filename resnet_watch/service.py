@@ -16,12 +16,12 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path, PurePosixPath
 
+from resnet_watch import fsutil
 from resnet_watch.errors import InstallRefused
 
 __all__ = [
@@ -267,7 +267,8 @@ def install_service(
     )
     replaced = unit_path.exists()
     if not dry_run:
-        _write_atomically(unit_path, text)
+        unit_path.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.atomic_write_bytes(unit_path, text.encode("utf-8"))
     return InstallResult(
         unit_path=unit_path,
         unit_text=text,
@@ -354,21 +355,6 @@ def _default_executable() -> Path:
     # Not resolved: a venv's python is a symlink, and resolving it would leave the venv.
     script = Path(sys.executable).parent / "resnet-watch"
     return script if os.access(script, os.X_OK) else Path(sys.executable)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _under_home(path: Path) -> bool:

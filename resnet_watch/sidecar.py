@@ -12,19 +12,17 @@ the old sidecar, so a reader (or a crash) only ever sees a whole file.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import errno
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from resnet_watch import __version__
+from resnet_watch import __version__, fsutil
 from resnet_watch.errors import SidecarError
 from resnet_watch.models.spec import Label, ModelInfo
 
@@ -44,7 +42,7 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
-TEMP_PREFIX = ".resnet-watch-tmp-"
+TEMP_PREFIX = fsutil.TEMP_PREFIX
 NAME_MAX = 255
 
 
@@ -221,45 +219,11 @@ def atomic_write_bytes(path: Path, data: bytes, mode: int = 0o644) -> None:
     Raises SidecarError (and removes the temp file) on any OS error, e.g.
     ENOSPC or a read-only folder.
     """
-    folder = path.parent
-    tmp_name: str | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp_name, mode & ~_umask())
-            os.replace(tmp_name, path)
-            tmp_name = None
-        finally:
-            if tmp_name is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp_name)
-        _fsync_dir(folder)
+        fsutil.atomic_write_bytes(path, data, mode)
     except OSError as exc:
         reason = errno.errorcode.get(exc.errno or 0, "error")
         raise SidecarError(f"cannot write {path.name}: {exc.strerror or exc} ({reason})") from exc
-
-
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        dfd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
 
 
 def write_sidecar(path: Path, record: Mapping[str, Any]) -> None:

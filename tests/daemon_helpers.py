@@ -106,6 +106,13 @@ class DaemonProcess:
                     out.append(event)
         return out
 
+    def classified_counts(self) -> dict[str, int]:
+        """image_classified events per path, over every run of this daemon."""
+        counts: dict[str, int] = {}
+        for e in self.events("image_classified"):
+            counts[e["path"]] = counts.get(e["path"], 0) + 1
+        return counts
+
     def classified_count(self, path: Path) -> int:
         return sum(1 for e in self.events("image_classified") if e.get("path") == str(path))
 

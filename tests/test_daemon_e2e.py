@@ -164,9 +164,7 @@ def test_sigterm_during_a_burst_loses_nothing(tmp_path: Path) -> None:
     wait_until(lambda: all(read_sidecar_json(p) for p in images), 120, "every sidecar")
     time.sleep(0.5)
     assert d.stop() == 0
-    counts: dict[str, int] = {}
-    for e in d.events("image_classified"):
-        counts[e["path"]] = counts.get(e["path"], 0) + 1
+    counts = d.classified_counts()
     assert set(counts) == {str(p) for p in images}
     assert all(n == 1 for n in counts.values()), {k: v for k, v in counts.items() if v > 1}
     for p in images:

@@ -82,9 +82,7 @@ def test_resnet18_burst_sigterm_and_restart(tmp_path: Path, imported_weights: Pa
     assert read_sidecar_json(bad)["status"] == "failed"
     time.sleep(0.5)
     assert d.stop() == 0
-    counts: dict[str, int] = {}
-    for e in d.events("image_classified"):
-        counts[e["path"]] = counts.get(e["path"], 0) + 1
+    counts = d.classified_counts()
     assert set(counts) == {str(p) for p in images}
     assert all(n == 1 for n in counts.values())
     assert not [n for n in os.listdir(d.inbox) if n.startswith(TEMP_PREFIX)]

@@ -8,17 +8,16 @@ the only weights we accept; the install record (``<weights_dir>/installed.json``
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from resnet_watch import fsutil
 from resnet_watch.errors import WeightsInvalid
 
 __all__ = [
@@ -184,21 +183,6 @@ def write_install_record(weights_dir: Path, record: InstallRecord) -> None:
     records = read_install_records(weights_dir)
     records[record.model] = record
     payload = {"version": 1, "models": {name: asdict(rec) for name, rec in records.items()}}
-    atomic_write_bytes(
+    fsutil.atomic_write_bytes(
         weights_dir / INSTALL_RECORD, (json.dumps(payload, indent=2) + "\n").encode()
     )
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write so that readers see the old file or the new one, never half of one."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from resnet_watch import fsutil
 from resnet_watch.errors import WeightsError, WeightsInvalid
 from resnet_watch.models.manifest import (
     InstallRecord,
@@ -149,7 +150,7 @@ def _install_int8(
     if method == "fetch":
         os.replace(file, target)
     else:
-        _copy_atomic(file, target)
+        fsutil.atomic_copy(file, target)
     record = InstallRecord(
         model="resnet18",
         file=target.name,
@@ -165,21 +166,6 @@ def _install_int8(
     )
     write_install_record(weights_dir, record)
     return InstalledWeights("resnet18", target, sha, "int8", source, method, fixture)
-
-
-def _copy_atomic(src: Path, target: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
-            while chunk := inp.read(1 << 20):
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def import_weights(
