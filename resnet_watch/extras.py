@@ -43,6 +43,14 @@ def album_rules(cfg: Config) -> tuple[AlbumRule, ...]:
         raise ConfigError("albums", str(exc)) from None
 
 
+def _keywords(tags: list[str], albums: set[str]) -> XmpKeywords:
+    """Tag paths for hierarchical fields; labels plus album names as flat keywords, so
+    apps that read only dc:subject (PhotoPrism) can search for "Dogs" too."""
+    from_tags = XmpKeywords.from_tags(tags)
+    leaves = tuple(dict.fromkeys((*from_tags.leaves, *sorted(albums))))
+    return XmpKeywords(leaves, from_tags.paths)
+
+
 @dataclass(frozen=True)
 class Extras:
     """Tags/albums for labels, and the files derived from them beside an image."""
@@ -67,7 +75,7 @@ class Extras:
         errors: list[str] = []
         if self.cfg.sidecar.xmp:
             try:
-                write_xmp(image, XmpKeywords.from_tags(tags), self.cfg.sidecar.xmp_root)
+                write_xmp(image, _keywords(tags, albums), self.cfg.sidecar.xmp_root)
             except (SidecarError, OSError, ValueError) as exc:
                 errors.append(f"xmp: {exc}")
         folders = self.cfg.album_folders

@@ -50,6 +50,10 @@ def test_reindex_adds_tags_albums_and_xmp_without_the_model(tmp_path: Path, caps
     assert record["tags"] == ["Pets/Dogs/golden retriever"]
     xmp = dog.with_name("dog.jpg.xmp").read_text()
     assert "resnet-watch|Pets|Dogs|golden retriever" in xmp
+    from resnet_watch.xmp import read_keywords
+
+    flat = read_keywords(dog).leaves  # dc:subject: the label and the album name
+    assert "golden retriever" in flat and "Dogs" in flat
     assert "reindexed: 1" in capsys.readouterr().out
 
 
