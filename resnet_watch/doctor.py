@@ -99,7 +99,13 @@ def check_inbox(cfg: Config) -> list[Finding]:
     out = []
     for folder in cfg.inbox.paths:
         if not folder.is_dir():
-            out.append(Finding("fail", f"inbox {folder} does not exist", f"mkdir -p {folder}"))
+            parent = folder.parent
+            while not parent.exists() and parent != parent.parent:
+                parent = parent.parent
+            if cfg.inbox.create and os.access(parent, os.W_OK):
+                out.append(Finding("ok", f"inbox {folder} will be created at start"))
+            else:
+                out.append(Finding("fail", f"inbox {folder} does not exist", f"mkdir -p {folder}"))
             continue
         readable = os.access(folder, os.R_OK | os.X_OK)
         writable = os.access(folder, os.W_OK)
