@@ -59,11 +59,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from resnet_watch.extras import build_extras
 
     faulthandler.enable()  # a watchdog SIGABRT then leaves every thread's stack in the log
-    enrich, after_write, extras = build_extras(cfg)
+    enrich, write_extras, extras = build_extras(cfg)
     daemon = Daemon(
         cfg,
         enrich=enrich,
-        after_write=after_write,
+        write_extras=write_extras,
         housekeeping=extras.prune,
         reconfigure_logging=lambda new: _configure_logging(new),
     )

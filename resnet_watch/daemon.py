@@ -124,14 +124,14 @@ class Daemon:
         cfg: Config,
         *,
         enrich: Any = None,
-        after_write: Any = None,
+        write_extras: Any = None,
         housekeeping: Callable[[], object] | None = None,
         reconfigure_logging: Callable[[Config], None] | None = None,
     ) -> None:
         self.cfg = cfg
         self.log = get_logger("resnet_watch.daemon")
         self._enrich = enrich
-        self._after_write = after_write
+        self._write_extras = write_extras
         self._housekeeping = housekeeping
         self._reconfigure_logging = reconfigure_logging
         self._stop = threading.Event()
@@ -204,7 +204,7 @@ class Daemon:
             info,
             get_logger("resnet_watch.images"),
             enrich=self._enrich,
-            after_write=self._after_write,
+            write_extras=self._write_extras,
         )
         for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
             self.log.info("temp_file_removed", path=str(removed))

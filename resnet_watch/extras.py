@@ -1,7 +1,7 @@
 """What a result sidecar gets beyond labels: tags, albums, XMP keywords, album folders.
 
 Built once from the config; the store calls ``enrich`` before writing the JSON
-sidecar and ``after_write`` after it. ``reindex`` reuses the same two functions
+sidecar and ``write_files`` just before it. ``reindex`` reuses the same two functions
 on existing sidecars, so a rule change never needs the model.
 """
 
@@ -23,7 +23,7 @@ from resnet_watch.albums import (
 from resnet_watch.config import Config
 from resnet_watch.errors import ConfigError, SidecarError
 from resnet_watch.models.spec import Label
-from resnet_watch.store import AfterWrite, Enricher
+from resnet_watch.store import Enricher, WriteExtras
 from resnet_watch.taxonomy import load_taxonomy
 from resnet_watch.xmp import XmpKeywords, write_xmp
 
@@ -68,7 +68,7 @@ class Extras:
         )
         return {"tags": list(result.tags), "albums": list(result.albums)}
 
-    def after_write(self, image: Path, record: Mapping[str, Any]) -> None:
+    def write_files(self, image: Path, record: Mapping[str, Any]) -> None:
         """XMP and album links; a refused XMP (corrupt, foreign) is reported, not fatal."""
         tags = [str(t) for t in record.get("tags") or []]
         albums = {str(a) for a in record.get("albums") or []}
@@ -95,7 +95,7 @@ class Extras:
         return prune_album_links(folders.dir, albums={r.name for r in self.rules})
 
 
-def build_extras(cfg: Config) -> tuple[Enricher, AfterWrite, Extras]:
+def build_extras(cfg: Config) -> tuple[Enricher, WriteExtras, Extras]:
     """Validate the album rules and return the store's two hooks."""
     extras = Extras(cfg, album_rules(cfg))
-    return extras.enrich, extras.after_write, extras
+    return extras.enrich, extras.write_files, extras

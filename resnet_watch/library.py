@@ -81,7 +81,7 @@ def reindex(roots: Sequence[Path], suffix: str, extras: Extras) -> tuple[int, li
                 continue
             updated += 1
         try:
-            extras.after_write(image, record)
+            extras.write_files(image, record)
         except Exception as exc:
             errors.append(f"{image}: {exc}")
     extras.prune()

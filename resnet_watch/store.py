@@ -32,8 +32,9 @@ __all__ = ["Enricher", "SidecarStore", "StoreSettings"]
 
 # Adds fields (tags, albums) to a result record before it is written.
 Enricher = Callable[[list[Label]], Mapping[str, Any]]
-# Runs after a result sidecar is written (XMP, album folders); errors are logged.
-AfterWrite = Callable[[Path, Mapping[str, Any]], None]
+# Writes what goes beside the JSON sidecar (XMP, album links) just before it; errors are
+# logged and do not stop the JSON sidecar.
+WriteExtras = Callable[[Path, Mapping[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,13 @@ class SidecarStore:
         log: Any,
         *,
         enrich: Enricher | None = None,
-        after_write: AfterWrite | None = None,
+        write_extras: WriteExtras | None = None,
     ) -> None:
         self._settings = settings
         self._model = model
         self._log = log
         self._enrich = enrich
-        self._after_write = after_write
+        self._write_extras = write_extras
         # write failures cannot be recorded on disk; count them here (bounded)
         self._write_failures: OrderedDict[str, int] = OrderedDict()
 
@@ -98,6 +99,13 @@ class SidecarStore:
             elapsed_ms=out.elapsed_ms,
             extra=extra,
         )
+        if self._write_extras is not None:
+            # XMP and album links first: the JSON sidecar is the commit marker, so a crash
+            # between the two is redone at the next start instead of leaving no XMP.
+            try:
+                self._write_extras(out.path, record)
+            except Exception as exc:
+                self._log.warning("sidecar_extras_failed", path=str(out.path), error=str(exc))
         target = self.sidecar_for(out.path)
         if not self._write(out.path, target, record):
             return self._write_retry(out.path)
@@ -111,11 +119,6 @@ class SidecarStore:
             ms=round(out.elapsed_ms, 1),
             model=self._model.name,
         )
-        if self._after_write is not None:
-            try:
-                self._after_write(out.path, record)
-            except Exception as exc:
-                self._log.warning("sidecar_extras_failed", path=str(out.path), error=str(exc))
         return None
 
     def _record_failure(self, out: Failed) -> float | None:
