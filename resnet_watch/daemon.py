@@ -270,7 +270,7 @@ class Daemon:
             elif isinstance(outcome, Failed):
                 detail = f"{outcome.kind}: {outcome.message}"
                 self.activity.record("failed", outcome.path, detail, outcome.elapsed_ms)
-            elif not outcome.reason.startswith("wait:"):
+            else:
                 self.activity.record("skipped", outcome.path, outcome.reason)
             return result
 

@@ -75,6 +75,7 @@ class Skipped:
     path: Path
     reason: str
     facts: FileFacts | None = None
+    retry_in: float | None = None  # set: not done, try again then (never reaches the sink)
 
 
 Outcome = Classified | Failed | Skipped
@@ -289,7 +290,7 @@ class Pipeline:
             if decision.action == "skip":
                 return Skipped(path, decision.reason, facts)
             if decision.action == "wait":
-                return Skipped(path, f"wait:{decision.wait_seconds:.3f}", facts)
+                return Skipped(path, decision.reason, facts, retry_in=decision.wait_seconds)
             if decision.action == "check_hash":
                 try:
                     sha = hash_file(path)
@@ -376,8 +377,8 @@ class Pipeline:
     def _emit(self, outcome: Outcome) -> None:
         retry_in: float | None = None
         try:
-            if isinstance(outcome, Skipped) and outcome.reason.startswith("wait:"):
-                retry_in = float(outcome.reason.split(":", 1)[1])
+            if isinstance(outcome, Skipped) and outcome.retry_in is not None:
+                retry_in = outcome.retry_in
             else:
                 retry_in = self._sink(outcome)
         except Exception as exc:  # the sink logs its own errors; never lose the thread
