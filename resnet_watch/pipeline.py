@@ -14,6 +14,7 @@ the core testable with a fake classifier and no filesystem watcher.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import hashlib
@@ -156,7 +157,8 @@ class Pipeline:
         self._decoders: list[threading.Thread] = []
         self._infer: threading.Thread | None = None
         self.counters = _Counters()
-        self._errors: list[BaseException] = []
+        # the latest exceptions a sink let through (bounded: a daemon runs for months)
+        self.sink_errors: collections.deque[BaseException] = collections.deque(maxlen=20)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -382,7 +384,7 @@ class Pipeline:
             else:
                 retry_in = self._sink(outcome)
         except Exception as exc:  # the sink logs its own errors; never lose the thread
-            self._errors.append(exc)
+            self.sink_errors.append(exc)
         finally:
             if isinstance(outcome, Classified):
                 self.counters.classified += 1
