@@ -15,6 +15,7 @@ import urllib.error
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from resnet_watch import fsutil
 from resnet_watch.errors import WeightsError, WeightsInvalid
@@ -151,6 +152,29 @@ def _install_int8(
         os.replace(file, target)
     else:
         fsutil.atomic_copy(file, target)
+    return _record_int8(
+        weights_dir,
+        target,
+        sha,
+        manifest_key="fixture" if fixture else entry.key,
+        source=source,
+        method=method,
+        fixture=fixture,
+    )
+
+
+def _record_int8(
+    weights_dir: Path,
+    target: Path,
+    sha: str,
+    *,
+    manifest_key: str,
+    source: str,
+    method: str,
+    fixture: bool,
+    **extra: Any,
+) -> InstalledWeights:
+    """Write the install record of an int8 ResNet-18 file now in place at ``target``."""
     record = InstallRecord(
         model="resnet18",
         file=target.name,
@@ -158,11 +182,12 @@ def _install_int8(
         size=target.stat().st_size,
         format=INT8_FORMAT,
         precision="int8",
-        manifest_key="fixture" if fixture else entry.key,
+        manifest_key=manifest_key,
         source=source,
         method=method,
         installed_at=_now(),
         fixture=fixture,
+        **extra,
     )
     write_install_record(weights_dir, record)
     return InstalledWeights("resnet18", target, sha, "int8", source, method, fixture)
@@ -222,24 +247,16 @@ def import_weights(
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
-    record = InstallRecord(
-        model="resnet18",
-        file=target.name,
-        sha256=out_sha,
-        size=target.stat().st_size,
-        format=INT8_FORMAT,
-        precision="int8",
+    return _record_int8(
+        weights_dir,
+        target,
+        out_sha,
         manifest_key="fixture" if fixture_sha else "resnet18_fp32",
         source=str(path),
         method="import+ptq",
-        installed_at=_now(),
+        fixture=fixture_sha is not None,
         derived_from_sha256=sha,
         calibration=calibration,
-        fixture=fixture_sha is not None,
-    )
-    write_install_record(weights_dir, record)
-    return InstalledWeights(
-        "resnet18", target, out_sha, "int8", str(path), "import+ptq", record.fixture
     )
 
 
