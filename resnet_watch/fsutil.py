@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["TEMP_PREFIX", "atomic_copy", "atomic_write_bytes", "fsync_dir"]
+__all__ = ["TEMP_PREFIX", "atomic_copy", "atomic_write_bytes", "fsync_dir", "process_umask"]
 
 TEMP_PREFIX = ".resnet-watch-tmp-"
 """Every temp file we create starts with this; the watcher ignores it, start-up sweeps it."""
@@ -34,10 +34,14 @@ def fsync_dir(folder: Path) -> None:
         os.close(dfd)
 
 
-def _umask() -> int:
-    current = os.umask(0)
-    os.umask(current)
-    return current
+def process_umask() -> int:
+    """The process umask, read from /proc: os.umask's set-and-restore would briefly give
+    every other thread of the daemon a umask of 0."""
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    return 0o022
 
 
 @contextlib.contextmanager
@@ -48,7 +52,7 @@ def _atomic(path: Path, mode: int) -> Iterator[BinaryIO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode & ~_umask())
+        os.chmod(tmp, mode & ~process_umask())
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

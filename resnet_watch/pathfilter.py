@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from pathlib import PurePath
 
+from resnet_watch import fsutil
+
 __all__ = [
     "DEFAULT_IGNORE",
     "OWN_MARKER",
@@ -43,7 +45,7 @@ DEFAULT_IGNORE: tuple[str, ...] = (
 OWN_MARKER = ".resnet-watch."
 """Any name containing this is one of our sidecars (``photo.jpg.resnet-watch.json``)."""
 
-OWN_TEMP_PREFIX = ".resnet-watch-tmp-"
+OWN_TEMP_PREFIX = fsutil.TEMP_PREFIX
 """Prefix of our temporary files during an atomic sidecar write."""
 
 

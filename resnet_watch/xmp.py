@@ -29,8 +29,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from resnet_watch import fsutil
 from resnet_watch.errors import SidecarError
-from resnet_watch.sidecar import TEMP_PREFIX
+from resnet_watch.fsutil import TEMP_PREFIX
 
 __all__ = ["DEFAULT_ROOT", "NS", "XmpKeywords", "read_keywords", "sidecar_path", "write_xmp"]
 
@@ -429,15 +430,6 @@ def _same(a: os.stat_result | None, b: os.stat_result | None) -> bool:
     return (a.st_ino, a.st_size, a.st_mtime_ns) == (b.st_ino, b.st_size, b.st_mtime_ns)
 
 
-def _umask() -> int:
-    """The process umask, read without the racy set-and-restore dance."""
-    with contextlib.suppress(OSError, ValueError):
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    return 0o022
-
-
 def _replace(path: Path, data: bytes, expected: os.stat_result | None) -> bool:
     """Atomically put ``data`` at ``path`` unless ``path`` changed since it was read."""
     # The shared prefix: the watcher ignores it, sidecar.sweep_temp_files cleans up after a crash.
@@ -452,7 +444,7 @@ def _replace(path: Path, data: bytes, expected: os.stat_result | None) -> bool:
                 with contextlib.suppress(PermissionError):
                     os.fchown(fh.fileno(), expected.st_uid, expected.st_gid)
             else:
-                os.fchmod(fh.fileno(), 0o666 & ~_umask())
+                os.fchmod(fh.fileno(), 0o666 & ~fsutil.process_umask())
             os.fsync(fh.fileno())
         try:
             now: os.stat_result | None = path.lstat()
@@ -464,11 +456,7 @@ def _replace(path: Path, data: bytes, expected: os.stat_result | None) -> bool:
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsutil.fsync_dir(path.parent)
     return True
 
 
