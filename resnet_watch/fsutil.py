@@ -10,11 +10,18 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["TEMP_PREFIX", "atomic_copy", "atomic_write_bytes", "fsync_dir", "process_umask"]
+__all__ = [
+    "TEMP_PREFIX",
+    "atomic_copy",
+    "atomic_write_bytes",
+    "fsync_dir",
+    "process_umask",
+    "walk_files",
+]
 
 TEMP_PREFIX = ".resnet-watch-tmp-"
 """Every temp file we create starts with this; the watcher ignores it, start-up sweeps it."""
@@ -73,3 +80,29 @@ def atomic_copy(src: Path, path: Path, mode: int = 0o644) -> None:
     with _atomic(path, mode) as fh, open(src, "rb") as inp:
         while chunk := inp.read(1 << 20):
             fh.write(chunk)
+
+
+def walk_files(
+    roots: Sequence[Path], match: Callable[[str], bool], *, recursive: bool = True
+) -> Iterator[Path]:
+    """Regular files under ``roots`` whose name ``match``es, in name order per folder.
+
+    Symlinked folders are not followed (no loops, nothing outside the roots); folders
+    that cannot be read are skipped.
+    """
+    stack = list(roots)
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if recursive:
+                        stack.append(Path(entry.path))
+                elif match(entry.name) and entry.is_file(follow_symlinks=False):
+                    yield Path(entry.path)
+            except OSError:
+                continue

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from resnet_watch import fsutil
 from resnet_watch.extras import Extras
 from resnet_watch.models.spec import Label
 from resnet_watch.sidecar import read_sidecar, write_sidecar
@@ -21,21 +22,7 @@ __all__ = ["album_counts", "image_for_sidecar", "iter_sidecars", "reindex"]
 
 def iter_sidecars(roots: Sequence[Path], suffix: str) -> Iterator[Path]:
     """Every ``*<suffix>`` file under ``roots``, not following symlinked folders."""
-    stack = list(roots)
-    while stack:
-        folder = stack.pop()
-        try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(Path(entry.path))
-                elif entry.name.endswith(suffix) and entry.is_file(follow_symlinks=False):
-                    yield Path(entry.path)
-            except OSError:
-                continue
+    return fsutil.walk_files(roots, lambda name: name.endswith(suffix))
 
 
 def image_for_sidecar(sidecar: Path, record: dict[str, Any]) -> Path:

@@ -234,20 +234,10 @@ def write_sidecar(path: Path, record: Mapping[str, Any]) -> None:
 
 def sweep_temp_files(roots: Sequence[Path], *, recursive: bool = True) -> Iterator[Path]:
     """Remove temp files a killed writer left behind; yields each removed path."""
-    stack = list(roots)
-    while stack:
-        folder = stack.pop()
+    found = fsutil.walk_files(roots, lambda name: name.startswith(TEMP_PREFIX), recursive=recursive)
+    for path in found:
         try:
-            entries = list(os.scandir(folder))
+            os.unlink(path)
         except OSError:
             continue
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    if recursive:
-                        stack.append(Path(entry.path))
-                elif entry.name.startswith(TEMP_PREFIX) and entry.is_file(follow_symlinks=False):
-                    os.unlink(entry.path)
-                    yield Path(entry.path)
-            except OSError:
-                continue
+        yield path
