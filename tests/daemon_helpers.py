@@ -153,3 +153,29 @@ def shipped_photo(package: str, *parts: str) -> Path:
     spec = importlib.util.find_spec(package)
     assert spec is not None and spec.origin is not None, f"{package} is not installed"
     return Path(spec.origin).parent.joinpath(*parts)
+
+
+def stage_photos(
+    folder: Path, n: int, size: tuple[int, int] = (96, 96), quality: int = 80
+) -> list[Path]:
+    """``n`` distinct photo-like JPEGs written outside the inbox, to be moved in at once."""
+    from tests.hostile import photo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    base = photo(size, seed=1)
+    out = []
+    for i in range(n):
+        path = folder / f"img_{i:05d}.jpg"
+        base.rotate(i % 360).save(path, quality=quality)
+        out.append(path)
+    return out
+
+
+def move_into(inbox: Path, paths: list[Path]) -> list[Path]:
+    """Rename ``paths`` into ``inbox`` (a burst, as a sync tool lands it); the new paths."""
+    moved = []
+    for path in paths:
+        target = inbox / path.name
+        os.rename(path, target)
+        moved.append(target)
+    return moved

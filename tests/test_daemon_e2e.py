@@ -14,8 +14,10 @@ from PIL import Image
 from resnet_watch.sidecar import TEMP_PREFIX, validate_record
 from tests.daemon_helpers import (
     DaemonProcess,
+    move_into,
     read_sidecar_json,
     shipped_photo,
+    stage_photos,
     wait_until,
 )
 
@@ -146,16 +148,7 @@ def test_sigterm_stops_cleanly_and_restart_skips_done_work(tmp_path: Path) -> No
 def test_sigterm_during_a_burst_loses_nothing(tmp_path: Path) -> None:
     """Kill with SIGTERM mid-burst of 200 images, restart: one complete sidecar each."""
     d = DaemonProcess(tmp_path, {"watch": {"settle_seconds": 0.2}}).start()
-    src = Image.open(shipped_photo("skimage", "data", "astronaut.png")).convert("RGB")
-    staging = tmp_path / "staging"
-    staging.mkdir()
-    images = []
-    for i in range(200):
-        path = staging / f"img_{i:03d}.jpg"
-        src.rotate(i % 360).resize((256, 256)).save(path, quality=80)
-        images.append(d.inbox / path.name)
-    for path in staging.iterdir():
-        os.rename(path, d.inbox / path.name)
+    images = move_into(d.inbox, stage_photos(tmp_path / "staging", 200, (256, 256)))
     wait_until(lambda: len(d.events("image_classified")) >= 20, 60, "20 classified")
     assert d.stop(signal.SIGTERM) == 0
     done_first = {e["path"] for e in d.events("image_classified")}

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 from pathlib import Path
 
-from tests.daemon_helpers import DaemonProcess, read_sidecar_json, wait_until
-from tests.hostile import photo
+from tests.daemon_helpers import (
+    DaemonProcess,
+    move_into,
+    read_sidecar_json,
+    stage_photos,
+    wait_until,
+)
 from tests.notify_helpers import NotifyListener
 
 
@@ -20,17 +24,10 @@ def test_ready_watchdog_and_stopping(tmp_path: Path) -> None:
         listener.wait_for(b"READY=1", timeout=120)
         # READY came after the model was loaded and the watcher was running
         assert d.events("model_selected") and d.events("daemon_started")
-        staging = tmp_path / "staging"
-        staging.mkdir()
-        images = []
-        for i in range(120):
-            path = staging / f"{i:03d}.jpg"
-            photo((640, 480), seed=i).save(path, quality=90)
-            images.append(d.inbox / path.name)
+        staged = stage_photos(tmp_path / "staging", 120, (640, 480), quality=90)
         mark = len(listener.messages)
         started = time.monotonic()
-        for path in sorted(staging.iterdir()):
-            os.rename(path, d.inbox / path.name)
+        images = move_into(d.inbox, staged)
         wait_until(lambda: all(read_sidecar_json(p) for p in images), 120, "burst done")
         busy = time.monotonic() - started
         pings = [m for m in listener.messages[mark:] if b"WATCHDOG=1" in m]

@@ -18,9 +18,15 @@ from PIL import Image
 
 from resnet_watch.models import import_weights
 from resnet_watch.sidecar import TEMP_PREFIX, validate_record
-from tests.daemon_helpers import DaemonProcess, read_sidecar_json, shipped_photo, wait_until
+from tests.daemon_helpers import (
+    DaemonProcess,
+    move_into,
+    read_sidecar_json,
+    shipped_photo,
+    stage_photos,
+    wait_until,
+)
 from tests.fixtures_models import calibration_dir, fixture_fp32_resnet18  # noqa: F401
-from tests.hostile import photo
 
 
 @pytest.fixture(scope="module")
@@ -60,19 +66,12 @@ def test_auto_selects_imported_resnet18_int8(tmp_path: Path, imported_weights: P
 def test_resnet18_burst_sigterm_and_restart(tmp_path: Path, imported_weights: Path) -> None:
     """On ResNet-18 too: a .part rename, a bad file, SIGTERM mid-burst, restart, no loss."""
     d = start(tmp_path, imported_weights)
-    staging = tmp_path / "staging"
-    staging.mkdir()
-    images = []
-    for i in range(120):
-        path = staging / f"img_{i:03d}.jpg"
-        photo((320, 240), seed=i).save(path, quality=85)
-        images.append(d.inbox / path.name)
+    staged = stage_photos(tmp_path / "staging", 120, (320, 240), quality=85)
     part = d.inbox / "late.jpg.part"
     Image.open(shipped_photo("skimage", "data", "coffee.png")).convert("RGB").save(part, "JPEG")
     bad = d.inbox / "bad.jpg"
     bad.write_bytes(b"\xff\xd8\xff garbage")
-    for path in staging.iterdir():
-        os.rename(path, d.inbox / path.name)
+    images = move_into(d.inbox, staged)
     os.rename(part, d.inbox / "late.jpg")
     images.append(d.inbox / "late.jpg")
     wait_until(lambda: len(d.events("image_classified")) >= 10, 60, "10 classified")

@@ -22,7 +22,14 @@ from resnet_watch.pipeline import Pipeline, PipelineSettings
 from resnet_watch.sidecar import TEMP_PREFIX, read_sidecar, validate_record
 from resnet_watch.store import SidecarStore, StoreSettings
 from resnet_watch.watcher import Watcher, WatchSettings
-from tests.daemon_helpers import DaemonProcess, read_sidecar_json, sidecar, wait_until
+from tests.daemon_helpers import (
+    DaemonProcess,
+    move_into,
+    read_sidecar_json,
+    sidecar,
+    stage_photos,
+    wait_until,
+)
 from tests.fakes import FAKE_INFO, FakeClassifier
 from tests.hostile import EXPECTED_KIND, make_hostile_corpus, photo
 
@@ -32,17 +39,6 @@ def digest(path: Path) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def small_jpegs(folder: Path, n: int, size: int = 96, prefix: str = "img") -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    base = photo((size, size), seed=1)
-    out = []
-    for i in range(n):
-        path = folder / f"{prefix}_{i:05d}.jpg"
-        base.rotate(i % 360).save(path, quality=80)
-        out.append(path)
-    return out
 
 
 # --- hostile corpus through the real daemon -------------------------------------------------
@@ -180,9 +176,7 @@ def test_sighup_reloads_what_it_can_and_names_what_needs_a_restart(tmp_path: Pat
 def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
     """Ctrl-C twice: the second one exits immediately with 130."""
     d = DaemonProcess(tmp_path).start()
-    small_jpegs(tmp_path / "staging", 300)
-    for p in (tmp_path / "staging").iterdir():
-        os.rename(p, d.inbox / p.name)
+    move_into(d.inbox, stage_photos(tmp_path / "staging", 300))
     wait_until(lambda: d.events("image_classified"), 30, "work in progress")
     assert d.proc is not None
     d.proc.send_signal(signal.SIGINT)
@@ -199,11 +193,9 @@ def test_kill_9_during_a_burst_five_times_loses_nothing(tmp_path: Path) -> None:
     """kill -9 at random points in a 1,000-image burst, 5 times: one valid sidecar each."""
     rng = random.Random(1234)
     d = DaemonProcess(tmp_path, {"watch": {"settle_seconds": 0.2}})
-    images = small_jpegs(tmp_path / "staging", 1000, size=80)
+    staged = stage_photos(tmp_path / "staging", 1000, (80, 80))
     d.start()
-    for p in images:
-        os.rename(p, d.inbox / p.name)
-    images = [d.inbox / p.name for p in images]
+    images = move_into(d.inbox, staged)
     for _ in range(5):
         time.sleep(rng.uniform(0.5, 3.0))
         assert d.proc is not None
@@ -232,7 +224,7 @@ def test_kill_9_during_a_burst_five_times_loses_nothing(tmp_path: Path) -> None:
 def test_burst_of_5000_with_lost_events_is_recovered_by_rescan(tmp_path: Path) -> None:
     """5,000 files at once with inotify events dropped: the rescan finds every one."""
     inbox = tmp_path / "inbox"
-    images = small_jpegs(tmp_path / "staging", 5000, size=32)
+    images = stage_photos(tmp_path / "staging", 5000, (32, 32))
     inbox.mkdir()
     store = SidecarStore(StoreSettings(), FAKE_INFO, structlog.get_logger("test"))
     pipeline = Pipeline(
@@ -255,8 +247,7 @@ def test_burst_of_5000_with_lost_events_is_recovered_by_rescan(tmp_path: Path) -
         original = watcher_mod._QueueingHandler.dispatch
         watcher_mod._QueueingHandler.dispatch = lambda self, event: None  # type: ignore[method-assign]
         try:
-            for p in images:
-                os.rename(p, inbox / p.name)
+            move_into(inbox, images)
             deadline = time.monotonic() + 240
             while time.monotonic() < deadline:
                 depths.append(pipeline.queue_depth())
