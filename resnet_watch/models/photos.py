@@ -1,8 +1,7 @@
 """Real photos for calibration and checks, turned into model input; no torch import.
 
-Why here and not imaging.py: post-training quantization must see the same input the model
-sees at run time, and ``weights import`` / ``weights build`` run without the pipeline. This is
-the plain reference transform of ``spec.Preprocess`` (PIL resize, centre crop, normalise).
+Post-training quantization must see the same input the model sees at run time, so the
+decoding and preprocessing are imaging.py's, called without the pipeline.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
-from PIL import Image, ImageOps
 
 from resnet_watch.errors import WeightsError
 from resnet_watch.models.spec import Preprocess
@@ -23,34 +21,19 @@ __all__ = [
     "ai_benchmark_photos",
     "calibration_photos",
     "load_batch",
-    "preprocess_image",
 ]
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 MAX_CALIBRATION_PHOTOS = 200
-_RESAMPLE = {"bilinear": Image.Resampling.BILINEAR, "bicubic": Image.Resampling.BICUBIC}
-
-
-def preprocess_image(image: Image.Image, pre: Preprocess) -> npt.NDArray[np.float32]:
-    """One decoded picture -> float32 (3, crop, crop) per ``pre``."""
-    image = ImageOps.exif_transpose(image).convert("RGB")
-    width, height = image.size
-    scale = pre.resize_short / min(width, height)
-    size = (max(pre.crop, round(width * scale)), max(pre.crop, round(height * scale)))
-    image = image.resize(size, _RESAMPLE[pre.resample])
-    left, top = (size[0] - pre.crop) // 2, (size[1] - pre.crop) // 2
-    image = image.crop((left, top, left + pre.crop, top + pre.crop))
-    pixels: npt.NDArray[np.float32] = np.asarray(image, dtype=np.float32)
-    mean, std = np.asarray(pre.mean, np.float32), np.asarray(pre.std, np.float32)
-    return np.ascontiguousarray(((pixels - mean) / std).transpose(2, 0, 1), dtype=np.float32)
 
 
 def load_batch(paths: list[Path], pre: Preprocess) -> npt.NDArray[np.float32]:
-    """Files -> one float32 NCHW batch."""
-    arrays = []
-    for path in paths:
-        with Image.open(path) as image:
-            arrays.append(preprocess_image(image, pre))
+    """Files -> one float32 NCHW batch, decoded and preprocessed by the daemon's own code
+    (imaging.read_image + imaging.preprocess), so calibration sees what inference sees."""
+    from resnet_watch.imaging import ImageLimits, preprocess, read_image
+
+    limits = ImageLimits(max_bytes=1 << 30, max_pixels=1 << 30)
+    arrays = [preprocess(read_image(path, limits, pre.resize_short).image, pre) for path in paths]
     return np.stack(arrays).astype(np.float32, copy=False)
 
 
