@@ -133,7 +133,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
     images = list(_iter_images(args.paths, cfg))
     decode_threads, torch_threads = auto_threads(cfg.pipeline.decode_threads, cfg.model.threads)
     classifier, _reason = load_classifier(
-        args.model or cfg.model.name, cfg.model.weights_dir, torch_threads
+        args.model or cfg.model.name,
+        cfg.model.weights_dir,
+        torch_threads,
+        runtime=cfg.model.runtime,
     )
     settings = build_pipeline_settings(cfg, decode_threads, classifier.info.name)
     if args.top_k:

@@ -84,6 +84,7 @@ class WatchConfig:
 @dataclass(frozen=True)
 class ModelConfig:
     name: Literal["auto", "resnet18", "efficientnet_lite0"] = "auto"
+    runtime: Literal["auto", "onnxruntime", "torch"] = "auto"
     weights_dir: Path = Path("weights")
     top_k: int = 5
     min_score: float = 0.0

@@ -177,7 +177,7 @@ class Daemon:
 
         try:
             classifier, reason = load_classifier(
-                cfg.model.name, cfg.model.weights_dir, torch_threads
+                cfg.model.name, cfg.model.weights_dir, torch_threads, runtime=cfg.model.runtime
             )
         except WeightsError as exc:
             self.log.error("model_unavailable", model=cfg.model.name, error=str(exc))

@@ -79,7 +79,7 @@ def test_auto_without_resnet18_weights_runs_the_bundled_model(tmp_path: Path) ->
     classifier, reason = load_classifier("auto", tmp_path, threads=1)
     info = classifier.info
     assert info.name == "efficientnet_lite0"
-    assert (info.precision, info.runtime, info.fixture) == ("fp32", "torchscript-frozen", False)
+    assert (info.precision, info.runtime, info.fixture) == ("fp32", "onnxruntime", False)
     assert info.weights_sha256.startswith("579344248a93e230")
     assert "fallback" in reason
 

@@ -56,7 +56,9 @@ def test_import_int8_file_then_auto_selects_resnet18(
     record = json.loads((tmp_path / "installed.json").read_text())["models"]["resnet18"]
     assert record["sha256"] == installed.sha256 and record["fixture"] is True
 
-    classifier, reason = load_classifier("auto", tmp_path, threads=1, allow_fixture=True)
+    classifier, reason = load_classifier(
+        "auto", tmp_path, threads=1, runtime="torch", allow_fixture=True
+    )
     info = classifier.info
     assert (info.name, info.precision, info.engine) == ("resnet18", "int8", "x86")
     assert info.fixture and info.weights_sha256 == installed.sha256
@@ -81,6 +83,51 @@ def test_import_fp32_file_is_calibrated_and_converted_to_int8(
     batch = rng.standard_normal((1, 3, 224, 224)).astype(np.float32)
     scores = [label.score for label in classifier.predict(batch, 1000)[0]]
     assert abs(sum(scores) - 1) < 1e-3
+
+
+def test_import_builds_an_int8_onnx_model_that_onnxruntime_serves(
+    tmp_path: Path, fixture_fp32_resnet18: Path, calibration_dir: Path
+) -> None:
+    """The import ends with a verified int8 ONNX build, its hash and its agreement figures."""
+    import_weights(fixture_fp32_resnet18, tmp_path, calibration_dir, allow_fixture=True)
+    record = json.loads((tmp_path / "installed.json").read_text())["models"]["resnet18"]
+    onnx = tmp_path / record["onnx_file"]
+    assert record["onnx_sha256"] == sha256_file(onnx)
+    check = record["onnx_check"]
+    assert check["agreement_photos"] >= 200 and 0 <= check["top1_agreement"] <= 1
+    assert check["calibration"]["photos"] == 10 and check["reference"] == "torch fp32"
+
+    classifier, reason = load_classifier(
+        "resnet18", tmp_path, threads=1, runtime="onnxruntime", allow_fixture=True
+    )
+    info = classifier.info
+    assert (info.runtime, info.precision, info.fixture) == ("onnxruntime", "int8", True)
+    assert info.weights_sha256 == sha256_file(fixture_fp32_resnet18)  # the real source file
+    assert "runtime onnxruntime" in reason
+    batch = np.random.default_rng(0).standard_normal((2, 3, 224, 224)).astype(np.float32)
+    first, second = classifier.classify(batch, 1000)
+    assert abs(sum(label.score for label in first.labels) - 1) < 1e-3
+    assert first.features.shape == (512,) and not np.allclose(first.features, second.features)
+
+    onnx.write_bytes(onnx.read_bytes()[:-100])  # damaged after install
+    with pytest.raises(WeightsInvalid, match="corrupt or was replaced"):
+        load_classifier("resnet18", tmp_path, threads=1, allow_fixture=True)
+
+
+def test_an_onnx_build_that_disagrees_with_torch_installs_nothing(
+    tmp_path: Path,
+    fixture_int8_resnet18: Path,
+    calibration_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Below the agreement bar the import fails and the weights directory stays as it was."""
+    from resnet_watch.models import onnx_build
+
+    monkeypatch.setattr(onnx_build, "MIN_AGREEMENT", 1.01)  # no build can reach it
+    weights_dir = tmp_path / "weights"
+    with pytest.raises(WeightsInvalid, match="agrees with torch int8"):
+        onnx_build.build_resnet18_onnx(fixture_int8_resnet18, weights_dir, calibration_dir)
+    assert installed_files(weights_dir) == []
 
 
 def test_import_refuses_weights_that_are_not_torchvisions(
@@ -149,7 +196,10 @@ def test_fetch_installs_a_file_with_the_expected_hash(
         "resnet18", tmp_path, file_server.url("r18.pth"), progress=False, fixture_sha256=sha
     )
     assert installed.sha256 == sha == sha256_file(installed.path)
-    assert installed_files(tmp_path) == ["installed.json", installed.path.name]
+    record = json.loads((tmp_path / "installed.json").read_text())["models"]["resnet18"]
+    assert installed_files(tmp_path) == sorted(
+        ["installed.json", installed.path.name, record["onnx_file"]]
+    )
     status = weights_status(tmp_path)[0]
     assert not status.available  # a fixture is never offered to users
     classifier, _ = load_classifier("resnet18", tmp_path, threads=1, allow_fixture=True)
@@ -212,5 +262,5 @@ def test_status_without_resnet18_lists_the_bundled_model(tmp_path: Path) -> None
     resnet, lite = weights_status(tmp_path)
     assert not resnet.available and "weights fetch resnet18" in resnet.note
     assert resnet.acc1 == 69.494
-    assert lite.available and lite.precision == "fp32" and lite.runtime == "torchscript-frozen"
+    assert lite.available and lite.precision == "fp32" and lite.runtime == "onnxruntime"
     assert lite.sha256.startswith("57934424") and lite.acc1 is not None

@@ -21,7 +21,7 @@ from resnet_watch.sidecar import (
 from resnet_watch.web.activity import Activity, StatusSnapshot
 from tests.daemon_helpers import shipped_photo
 
-MODEL = ModelInfo("efficientnet_lite0", "fp32", "torchscript-frozen", "none", "ab" * 32, "test")
+MODEL = ModelInfo("efficientnet_lite0", "fp32", "onnxruntime", "none", "ab" * 32, "test")
 CAT = shipped_photo("skimage", "data", "chelsea.png")
 COFFEE = shipped_photo("skimage", "data", "coffee.png")
 

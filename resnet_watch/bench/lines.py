@@ -87,7 +87,7 @@ def decode_only_line(
     """The pipeline's decode stage alone (read + sha256 + draft decode + EXIF + preprocess)."""
     from resnet_watch.daemon import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
-    from resnet_watch.models.build import RESNET18_PREPROCESS
+    from resnet_watch.models.inputs import RESNET18_PREPROCESS
 
     limits = build_pipeline_settings(cfg, threads).limits
     spec = RESNET18_PREPROCESS
@@ -181,8 +181,10 @@ def fixture_int8_resnet18(fp32: Any, calibration: list[Path], cfg: Config) -> Cl
     from resnet_watch.daemon import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
     from resnet_watch.models import quant
-    from resnet_watch.models.build import RESNET18_PREPROCESS, RUNTIME
+    from resnet_watch.models.build import RUNTIME
     from resnet_watch.models.classifier import TorchClassifier
+    from resnet_watch.models.features import WithFeatures
+    from resnet_watch.models.inputs import RESNET18_PREPROCESS
     from resnet_watch.models.spec import ModelInfo
 
     spec = RESNET18_PREPROCESS
@@ -190,7 +192,7 @@ def fixture_int8_resnet18(fp32: Any, calibration: list[Path], cfg: Config) -> Cl
     arrays = [preprocess(read_image(p, limits, spec.resize_short).image, spec) for p in calibration]
     batch = torch.from_numpy(np.stack(arrays))
     model = quant.ptq_resnet18(fp32.state_dict(), [batch])
-    frozen = quant.freeze(model, torch.zeros(1, 3, spec.crop, spec.crop))
+    frozen = quant.freeze(WithFeatures(model), torch.zeros(1, 3, spec.crop, spec.crop))
     info = ModelInfo(
         name="resnet18",
         precision="int8",

@@ -51,7 +51,7 @@ def stage_costs(paths: list[Path], cfg: Config, fp32: Any) -> list[dict[str, Any
 
     from resnet_watch.daemon import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
-    from resnet_watch.models.build import RESNET18_PREPROCESS
+    from resnet_watch.models.inputs import RESNET18_PREPROCESS
 
     torch.set_num_threads(1)
     limits = build_pipeline_settings(cfg, 1).limits
@@ -97,7 +97,8 @@ def labels_agreement(cfg: Config, real_int8: Classifier | None) -> dict[str, str
 
     from resnet_watch.daemon import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
-    from resnet_watch.models.build import RESNET18_PREPROCESS, load_state_dict
+    from resnet_watch.models.build import load_state_dict
+    from resnet_watch.models.inputs import RESNET18_PREPROCESS
     from resnet_watch.models.manifest import hub_checkpoints_dir, manifest_entry
     from resnet_watch.models.photos import ai_benchmark_photos
 

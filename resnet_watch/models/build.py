@@ -1,4 +1,5 @@
-"""Turn verified weights files into frozen, ready-to-run classifiers (imports torch)."""
+"""Turn verified weights files into torch models, and those into frozen classifiers for
+``model.runtime: torch`` (imports torch; the [torch] extra)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from torch import nn
 from resnet_watch.errors import WeightsInvalid
 from resnet_watch.models import quant
 from resnet_watch.models.classifier import TorchClassifier
-from resnet_watch.models.efficientnet_lite import INPUT_SIZE, EfficientNetLite0
+from resnet_watch.models.efficientnet_lite import EfficientNetLite0
+from resnet_watch.models.features import WithFeatures
+from resnet_watch.models.inputs import EFFICIENTNET_PREPROCESS, RESNET18_PREPROCESS
 from resnet_watch.models.photos import calibration_photos, load_batch
 from resnet_watch.models.resolve import Found
 from resnet_watch.models.spec import ModelInfo, Preprocess
@@ -20,25 +23,17 @@ __all__ = [
     "EFFICIENTNET_PREPROCESS",
     "RESNET18_PREPROCESS",
     "efficientnet_lite0_classifier",
+    "efficientnet_lite0_module",
+    "fp32_resnet18_from",
+    "int8_resnet18_from",
     "load_state_dict",
     "quantize_fp32_resnet18",
     "resnet18_classifier",
+    "resnet18_int8_module",
     "state_dict_precision",
 ]
 
-# torchvision's ImageClassification transform for ResNet-18, in 0..255 pixel units.
-RESNET18_PREPROCESS = Preprocess(
-    resize_short=256,
-    crop=224,
-    resample="bilinear",
-    mean=(0.485 * 255, 0.456 * 255, 0.406 * 255),
-    std=(0.229 * 255, 0.224 * 255, 0.225 * 255),
-)
-# What EfficientNet-Lite was trained with (TF reference: (x - 127) / 128, bicubic).
-EFFICIENTNET_PREPROCESS = Preprocess(
-    resize_short=256, crop=INPUT_SIZE, resample="bicubic", mean=(127.0,) * 3, std=(128.0,) * 3
-)
-RUNTIME = "torchscript-frozen"
+RUNTIME = "torch"
 
 
 def load_state_dict(path: Path) -> dict[str, Any]:
@@ -101,36 +96,61 @@ def _example(pre: Preprocess) -> torch.Tensor:
     return torch.zeros(1, 3, pre.crop, pre.crop)
 
 
-def resnet18_classifier(found: Found) -> TorchClassifier:
-    """int8 ResNet-18 from verified weights (an fp32 file is quantized first)."""
-    state = load_state_dict(found.path)
+def fp32_resnet18_from(state: dict[str, Any], path: Path) -> nn.Module:
+    """A plain torchvision fp32 ResNet-18 state dict into the model."""
+    from torchvision.models import resnet18
+
+    model: nn.Module = resnet18(weights=None)
+    try:
+        model.load_state_dict(state, strict=True)
+    except (RuntimeError, KeyError, ValueError) as exc:
+        raise WeightsInvalid(
+            f"{path} is not a torchvision fp32 ResNet-18 state dict: {exc}"
+        ) from exc
+    return model.eval()
+
+
+def resnet18_int8_module(path: Path) -> nn.Module:
+    """The int8 torch ResNet-18 of a verified file (an fp32 file is quantized first)."""
+    state = load_state_dict(path)
     precision = state_dict_precision(state)
     if precision == "int8":
-        model = int8_resnet18_from(state, found.path)
-    elif precision == "fp32":
-        model, _ = quantize_fp32_resnet18(state, found.path, None)
-    else:
-        raise WeightsInvalid(f"{found.path} is not a torchvision ResNet-18 state dict")
+        return int8_resnet18_from(state, path)
+    if precision == "fp32":
+        model, _ = quantize_fp32_resnet18(state, path, None)
+        return model
+    raise WeightsInvalid(f"{path} is not a torchvision ResNet-18 state dict")
+
+
+def resnet18_classifier(found: Found) -> TorchClassifier:
+    """int8 ResNet-18 from verified weights, frozen for the torch runtime."""
+    model = resnet18_int8_module(found.path)
     info = ModelInfo(
         name="resnet18",
         precision="int8",
         runtime=RUNTIME,
         engine=quant.ENGINE,
-        weights_sha256=found.sha256,
+        weights_sha256=found.weights_sha256,
         weights_source=found.source,
         fixture=found.fixture,
     )
-    frozen = quant.freeze(model, _example(RESNET18_PREPROCESS))
+    frozen = quant.freeze(WithFeatures(model), _example(RESNET18_PREPROCESS))
     return TorchClassifier(frozen, info, RESNET18_PREPROCESS)
 
 
-def efficientnet_lite0_classifier(path: Path, sha256: str, source: str) -> TorchClassifier:
-    """The bundled fallback as a frozen fp32 graph (int8 measured slower and less accurate)."""
+def efficientnet_lite0_module(path: Path) -> nn.Module:
+    """The fp32 EfficientNet-Lite0 with the bundled weights loaded (``path`` is verified)."""
     model = EfficientNetLite0()
     try:
         model.load_state_dict(load_state_dict(path), strict=True)
     except (RuntimeError, KeyError, ValueError) as exc:
         raise WeightsInvalid(f"{path} is not EfficientNet-Lite0 weights: {exc}") from exc
+    return model.eval()
+
+
+def efficientnet_lite0_classifier(path: Path, sha256: str, source: str) -> TorchClassifier:
+    """The bundled model as a frozen fp32 torch graph (``model.runtime: torch``)."""
+    model = efficientnet_lite0_module(path)
     info = ModelInfo(
         name="efficientnet_lite0",
         precision="fp32",
@@ -139,5 +159,5 @@ def efficientnet_lite0_classifier(path: Path, sha256: str, source: str) -> Torch
         weights_sha256=sha256,
         weights_source=source,
     )
-    frozen = quant.freeze(model, _example(EFFICIENTNET_PREPROCESS))
+    frozen = quant.freeze(WithFeatures(model), _example(EFFICIENTNET_PREPROCESS))
     return TorchClassifier(frozen, info, EFFICIENTNET_PREPROCESS)

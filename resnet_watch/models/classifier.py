@@ -1,4 +1,4 @@
-"""A loaded, frozen model behind ``spec.Classifier``."""
+"""A frozen torch graph behind ``spec.Classifier`` (``model.runtime: torch``)."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from resnet_watch.models.labels import labels
-from resnet_watch.models.spec import Label, ModelInfo, Preprocess
+from resnet_watch.models.spec import Label, ModelInfo, Prediction, Preprocess
+from resnet_watch.models.topk import check_batch, top_labels
 
 __all__ = ["TorchClassifier"]
 
 
 class TorchClassifier:
-    """Runs a TorchScript graph on float32 NCHW batches and returns softmax top-k labels."""
+    """Runs a frozen (logits, features) graph on float32 NCHW batches."""
 
     def __init__(
         self, module: torch.jit.ScriptModule, info: ModelInfo, preprocess: Preprocess
@@ -21,7 +21,6 @@ class TorchClassifier:
         self._module = module
         self._info = info
         self._preprocess = preprocess
-        self._labels = labels()
 
     @property
     def info(self) -> ModelInfo:
@@ -31,23 +30,18 @@ class TorchClassifier:
     def preprocess(self) -> Preprocess:
         return self._preprocess
 
-    def predict(self, batch: npt.NDArray[np.float32], top_k: int) -> list[list[Label]]:
-        """Top-k labels per image; scores are softmax probabilities over all 1000 classes."""
-        crop = self._preprocess.crop
-        if batch.ndim != 4 or batch.shape[1:] != (3, crop, crop):
-            raise ValueError(f"expected a (N, 3, {crop}, {crop}) batch, got {batch.shape}")
+    def classify(self, batch: npt.NDArray[np.float32], top_k: int) -> list[Prediction]:
+        """Top-k labels (softmax over all 1000 classes) and the feature vector per image."""
+        check_batch(batch, self._preprocess)
         if len(batch) == 0:
             return []
-        top_k = max(1, min(int(top_k), len(self._labels)))
         tensor = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
         with torch.inference_mode():
-            probs = torch.softmax(self._module(tensor).float(), dim=1)
-            scores, indexes = probs.topk(top_k, dim=1)
-        results = []
-        for row_scores, row_indexes in zip(scores.tolist(), indexes.tolist(), strict=True):
-            row = []
-            for rank, (score, index) in enumerate(zip(row_scores, row_indexes, strict=True), 1):
-                _, wnid, name = self._labels[index]
-                row.append(Label(rank=rank, index=index, wnid=wnid, name=name, score=score))
-            results.append(row)
-        return results
+            logits, features = self._module(tensor)
+        rows = top_labels(logits.float().numpy(), top_k)
+        feats = features.float().numpy()
+        return [Prediction(row, feat) for row, feat in zip(rows, feats, strict=True)]
+
+    def predict(self, batch: npt.NDArray[np.float32], top_k: int) -> list[list[Label]]:
+        """Top-k labels per image."""
+        return [p.labels for p in self.classify(batch, top_k)]

@@ -55,6 +55,7 @@ class ManifestEntry:
     license: str
     acc1: float | None
     acc5: float | None
+    derived_from: str | None = None  # key of the weights entry a built model was made from
 
     def matches(self, sha256: str) -> bool:
         """Full hash when we know it, else torchvision's published prefix (its hub check)."""
@@ -80,6 +81,9 @@ class InstallRecord:
     derived_from_sha256: str | None = None  # the fp32 file a PTQ build came from
     calibration: dict[str, Any] = field(default_factory=dict)
     fixture: bool = False
+    onnx_file: str | None = None  # the int8 ONNX build onnxruntime serves, relative
+    onnx_sha256: str | None = None
+    onnx_check: dict[str, Any] = field(default_factory=dict)  # agreement with torch, calibration
 
 
 def manifest() -> list[ManifestEntry]:
@@ -103,6 +107,7 @@ def manifest() -> list[ManifestEntry]:
                 license=raw["license"],
                 acc1=acc.get("acc1"),
                 acc5=acc.get("acc5"),
+                derived_from=raw.get("derived_from"),
             )
         )
     return entries
@@ -116,6 +121,15 @@ def _manifest_text() -> str:
     except ModuleNotFoundError:
         checkout = Path(__file__).resolve().parents[2] / "weights" / "manifest.json"
         return checkout.read_text("utf-8")
+
+
+def _own_file(name: str) -> Path | None:
+    """A file of our ``resnet_watch.weights`` package, or of the checkout's ``weights/``."""
+    try:
+        path = Path(str(resources.files("resnet_watch.weights").joinpath(name)))
+    except ModuleNotFoundError:
+        path = Path(__file__).resolve().parents[2] / "weights" / name
+    return path if path.is_file() else None
 
 
 def manifest_entry(key: str) -> ManifestEntry:
@@ -154,7 +168,10 @@ def hub_checkpoints_dir() -> Path:
 
 
 def bundled_file(entry: ManifestEntry) -> Path | None:
-    """Path of a weights file that ships inside an installed package (efficientnet_lite0)."""
+    """Path of a file that ships inside an installed package: ``package/rest`` for another
+    package's (efficientnet_lite0's .pth), a bare name for our own ``resnet_watch.weights``."""
+    if "/" not in entry.file:
+        return _own_file(entry.file)
     package, _, rest = entry.file.partition("/")
     spec = find_spec(package)
     if spec is None or not spec.submodule_search_locations:

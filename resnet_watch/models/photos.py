@@ -18,6 +18,7 @@ from resnet_watch.models.spec import Preprocess
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "agreement_photos",
     "ai_benchmark_photos",
     "calibration_photos",
     "load_batch",
@@ -48,6 +49,20 @@ def ai_benchmark_photos() -> list[Path]:
     folder = Path(spec.origin).parent / "data" / "classification"
     photos = [p for p in folder.glob("*.jpg") if re.fullmatch(r"\d+", p.stem)]
     return sorted(photos, key=lambda p: int(p.stem))
+
+
+def agreement_photos() -> list[Path]:
+    """Real photos to compare two builds of a model on, none of them calibration photos:
+    ai-benchmark's classification 50..99, then its segmentation street scenes and its
+    enhancement phone photos (210 in all)."""
+    photos = ai_benchmark_photos()
+    if not photos:
+        return []
+    data = photos[0].parent.parent
+    more = sorted((data / "segmentation").glob("*.jpg")) + sorted(
+        (data / "enhancement").glob("*.jpg")
+    )
+    return photos[50:] + [p for p in more if p.is_file()]
 
 
 def calibration_photos(calibrate_dir: Path | None) -> list[Path]:

@@ -42,6 +42,15 @@ class Found:
     reason: str
     fixture: bool = False
     record: InstallRecord | None = None
+    onnx: Path | None = None  # verified int8 ONNX build, when ``weights import/fetch`` made one
+
+    @property
+    def weights_sha256(self) -> str:
+        """The real weights file behind what is served (the fp32 file for our own PTQ build):
+        the same for every runtime, so switching runtime does not re-tag the library."""
+        if self.record is not None and self.record.derived_from_sha256:
+            return self.record.derived_from_sha256
+        return self.sha256
 
 
 def find_resnet18(weights_dir: Path, allow_fixture: bool = False) -> Found | None:
@@ -84,6 +93,7 @@ def _verify_record(weights_dir: Path, record: InstallRecord, allow_fixture: bool
             reason="resnet18 test fixture (random weights)",
             fixture=True,
             record=record,
+            onnx=_verify_onnx(weights_dir, record),
         )
     vouched = record.derived_from_sha256 if record.method == "import+ptq" else actual
     entry = match_manifest(vouched or "", "resnet18")
@@ -95,7 +105,27 @@ def _verify_record(weights_dir: Path, record: InstallRecord, allow_fixture: bool
         )
     how = "int8 PTQ of torchvision IMAGENET1K_V1" if expected == "resnet18_fp32" else "int8"
     reason = f"resnet18 weights installed ({how})"
-    return Found(path, actual, record.precision, record.source, reason, record=record)
+    onnx = _verify_onnx(weights_dir, record)
+    return Found(path, actual, record.precision, record.source, reason, record=record, onnx=onnx)
+
+
+def _verify_onnx(weights_dir: Path, record: InstallRecord) -> Path | None:
+    """The record's ONNX build, checked like the weights (None when it has none)."""
+    if not record.onnx_file:
+        return None
+    path = weights_dir / record.onnx_file
+    if not path.is_file():
+        raise WeightsInvalid(
+            f"resnet18 ONNX model {path} is listed in {weights_dir / 'installed.json'} but "
+            f"missing; {FIX_HINT}"
+        )
+    actual = sha256_file(path)
+    if actual != record.onnx_sha256:
+        raise WeightsInvalid(
+            f"resnet18 ONNX model {path} is corrupt or was replaced: sha256 {actual} but "
+            f"installed as {record.onnx_sha256}; {FIX_HINT}"
+        )
+    return path
 
 
 def _verify_known_file(path: Path, entry: ManifestEntry, where: str) -> Found:

