@@ -16,7 +16,7 @@ from resnet_watch import bench
 
 TINY = ["--photos", "6", "--photo-size", "320x240", "--screenshots", "1"]
 TINY += ["--baseline-images", "2", "--line-images", "10", "--warmup", "2"]
-TINY += ["--repeats", "1", "--batch", "2", "--idle-seconds", "1"]
+TINY += ["--repeats", "1", "--batch", "2", "--idle-seconds", "1", "--agreement-photos", "20"]
 
 
 @pytest.fixture
@@ -64,7 +64,14 @@ def test_bench_prints_every_figure(clean_env: Path, capsys: pytest.CaptureFixtur
     report: dict[str, Any] = json.loads(capsys.readouterr().out)
 
     lines = {x["key"]: x for x in report["lines"]}
-    expected = {"baseline", "decode_only", "resnet_watch_default", "resnet_watch_int8"}
+    expected = {
+        "baseline",
+        "decode_only",
+        "resnet_watch_default",
+        "resnet_watch_default_torch",
+        "resnet_watch_int8",
+        "resnet_watch_int8_ort",
+    }
     assert expected | {"screenshots_default"} == set(lines)
     for line in lines.values():
         assert line["images"] > 0 and line["failed"] == 0
@@ -76,7 +83,17 @@ def test_bench_prints_every_figure(clean_env: Path, capsys: pytest.CaptureFixtur
         assert lines[key]["ratio"] > 0
     assert "random weights; speed only" in lines["baseline"]["note"]
     assert bench.FIXTURE_NOTE in lines["resnet_watch_int8"]["note"]
+    assert bench.FIXTURE_NOTE in lines["resnet_watch_int8_ort"]["note"]
     assert report["fixture"] is True
+
+    probes = {p["runtime"]: p for p in report["runtimes"]["startup"]}
+    assert set(probes) == {"onnxruntime", "torch"}
+    assert probes["onnxruntime"]["torch_imported"] is False
+    assert probes["torch"]["torch_imported"] is True
+    for probe in probes.values():
+        assert probe["rss_mb"] > 0 and probe["process_to_first_inference_ms"] > 0
+    install = report["runtimes"]["install"]
+    assert 0 < install["lean_mb"] < install["lean_mb"] + install["torch_extra_adds_mb"]
 
     assert report["startup"]["ready_ms"] > 0
     idle = report["idle_daemon"]
@@ -96,12 +113,15 @@ def test_bench_prints_every_figure(clean_env: Path, capsys: pytest.CaptureFixtur
         "preprocess",
     }
     models = {(r["key"], r["batch"]) for r in report["model_only"]}
-    for key in ("resnet18_fp32_eager", "resnet18_int8", "efficientnet_lite0_fp32"):
+    keys = ("resnet18_fp32_eager", "resnet18_int8", "resnet18_int8_ort")
+    for key in (*keys, "efficientnet_lite0_fp32", "efficientnet_lite0_fp32_torch"):
         assert {(key, 1), (key, 2)} <= models
     assert all(r["ms"] > 0 for r in report["model_only"])
     assert report["labels"]["resnet18"] == "n/a: no real weights"
     assert "fp32" in report["labels"]["efficientnet_lite0"]
-    assert len(report["targets"]) == 4
+    assert report["labels"]["efficientnet_lite0 fp32, onnxruntime vs torch"].startswith("100.0%")
+    assert "real photos" in report["labels"]["efficientnet_lite0 int8 (ORT QDQ) vs fp32"]
+    assert len(report["targets"]) == 9
     assert all(t["value"] is not None and t["met"] in (True, False) for t in report["targets"])
 
     text = bench.render_text(report)
@@ -121,5 +141,6 @@ def test_soak_reports_rss_at_the_mark_and_end(clean_env: Path) -> None:
     assert mem["import_rss_mb"] > 0 and mem["rss_at_mark_mb"] > 0 and mem["rss_at_end_mb"] > 0
     assert mem["peak_rss_mb"] >= mem["rss_at_end_mb"] - 1
     assert isinstance(mem["growth_mark_to_end"], float)
-    assert [t["unit"] for t in report["targets"]] == ["MB", "%"]
+    assert [t["unit"] for t in report["targets"]] == ["MB", "MB", "MB", "%"]
+    assert report["runtime"] == "onnxruntime"
     assert "RSS" in bench.render_text(report)

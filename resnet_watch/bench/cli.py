@@ -34,6 +34,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=int, default=d.repeats, metavar="N")
     parser.add_argument("--no-sweep", action="store_true", help="skip the thread sweep")
     parser.add_argument(
+        "--agreement-photos",
+        type=int,
+        default=0,
+        metavar="N",
+        help="real photos for the runtime/int8 label agreement (0: all 210)",
+    )
+    parser.add_argument(
         "--idle-seconds",
         type=float,
         default=d.idle_seconds,
@@ -62,6 +69,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         batch=args.batch,
         repeats=args.repeats,
         sweep=not args.no_sweep,
+        agreement_photos=args.agreement_photos,
         idle_seconds=args.idle_seconds,
         soak=args.soak,
         model=args.model,

@@ -123,11 +123,12 @@ def pipeline_line(
     torch_threads: int,
 ) -> Line:
     """``paths`` through the daemon's Pipeline (no gate, no sidecars), all queued at once."""
-    import torch
-
     from resnet_watch.pipeline import Classified, Outcome, Pipeline
 
-    torch.set_num_threads(torch_threads)
+    if classifier.info.runtime == "torch":  # onnxruntime sized its pool at load
+        import torch
+
+        torch.set_num_threads(torch_threads)
     done_at: list[float] = []
     latencies: list[float] = []
     failed = 0
@@ -205,7 +206,7 @@ def fixture_int8_resnet18(fp32: Any, calibration: list[Path], cfg: Config) -> Cl
     return TorchClassifier(frozen, info, spec)
 
 
-def real_resnet18(cfg: Config, threads: int) -> Classifier | None:
+def real_resnet18(cfg: Config, threads: int, runtime: str) -> Classifier | None:
     from resnet_watch.errors import WeightsError
     from resnet_watch.models import load_classifier
     from resnet_watch.models.resolve import find_resnet18
@@ -213,7 +214,7 @@ def real_resnet18(cfg: Config, threads: int) -> Classifier | None:
     try:
         if find_resnet18(cfg.model.weights_dir) is None:
             return None
-        classifier, _ = load_classifier("resnet18", cfg.model.weights_dir, threads)
+        classifier, _ = load_classifier("resnet18", cfg.model.weights_dir, threads, runtime=runtime)
     except WeightsError:
         return None
     return classifier

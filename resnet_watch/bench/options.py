@@ -29,6 +29,7 @@ class BenchOptions:
     batch: int = 0  # model-only batch N, 0: the config's pipeline.batch_size
     repeats: int = 10  # model-only timed calls per figure
     sweep: bool = True  # thread placement sweep on the int8 line
+    agreement_photos: int = 0  # real photos for runtime/int8 label agreement, 0: all
     idle_seconds: float = 10.0  # how long to watch an idle daemon's CPU (0: skip)
     soak: int = 0  # > 0: only the soak: N images through the daemon's path
     model: str | None = None  # soak / default line; None: the config's model.name

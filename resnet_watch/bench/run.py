@@ -24,6 +24,12 @@ from resnet_watch.bench.machine import cpu_info, load_bench_config, software_inf
 from resnet_watch.bench.options import BenchOptions, Progress, quiet
 from resnet_watch.bench.parts import labels_agreement, model_only_rows, stage_costs
 from resnet_watch.bench.report import bench_targets
+from resnet_watch.bench.runtimes import (
+    install_sizes,
+    ort_int8_resnet18_fixture,
+    runtime_agreement,
+    startup_probe,
+)
 from resnet_watch.bench.stats import MB, current_rss, cycled
 
 if TYPE_CHECKING:
@@ -42,10 +48,17 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
     cfg = load_bench_config(opts)
     decode_threads, torch_threads = thread_counts(opts, cfg)
 
-    # Start-up to ready, as the daemon does it: imports, then the model.
-    say("start-up: importing torch and loading the model ...")
+    # Start-up to ready, as the daemon does it: imports, then the model; each runtime in
+    # a fresh interpreter (this one is about to import torch for the baseline).
+    say("start-up: each runtime in a fresh process ...")
+    default_name = opts.model or cfg.model.name
+    probes = [
+        startup_probe(rt, default_name, cfg.model.weights_dir, torch_threads)
+        for rt in ("onnxruntime", "torch")
+    ]
+    installs = install_sizes()
     started = time.perf_counter()
-    import torch  # timed: most of a cold start
+    import torch  # the baseline and the torch lines need it
 
     from resnet_watch.daemon import build_pipeline_settings
     from resnet_watch.models import load_classifier
@@ -53,14 +66,16 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
 
     imported = time.perf_counter()
     import_rss = current_rss()
-    default_name = opts.model or cfg.model.name
-    default, reason = load_classifier(default_name, cfg.model.weights_dir, torch_threads)
+    default, reason = load_classifier(
+        default_name, cfg.model.weights_dir, torch_threads, runtime=cfg.model.runtime
+    )
     ready = time.perf_counter()
     startup = {
         "imports_ms": (imported - started) * 1000,
         "model_load_ms": (ready - imported) * 1000,
         "ready_ms": (ready - started) * 1000,
         "model": default.info.name,
+        "runtime": default.info.runtime,
         "reason": reason,
     }
     settings = build_pipeline_settings(cfg, decode_threads, "efficientnet_lite0")
@@ -79,41 +94,39 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
     lines.append(decode_only_line(cycled(photos, n), decode_threads, cfg, opts.warmup, import_rss))
 
     say("resnet-watch lines ...")
-    if default.info.name == "efficientnet_lite0":
-        lite = default
-    else:
-        lite, _ = load_classifier("efficientnet_lite0", cfg.model.weights_dir, torch_threads)
-    real = default if default.info.name == "resnet18" else real_resnet18(cfg, torch_threads)
+    weights = cfg.model.weights_dir
+    lite, _ = load_classifier("efficientnet_lite0", weights, torch_threads, runtime="onnxruntime")
+    lite_torch, _ = load_classifier("efficientnet_lite0", weights, torch_threads, runtime="torch")
+    real = real_resnet18(cfg, torch_threads, "torch")
+    real_ort = real_resnet18(cfg, torch_threads, "onnxruntime")
     int8 = real or fixture_int8_resnet18(fp32, photos[:4], cfg)
+    int8_ort = real_ort or ort_int8_resnet18_fixture(fp32, photos[:4], torch_threads)
     int8_note = "real weights" if real else FIXTURE_NOTE
-    lite_note = "bundled fallback" + ("; the default model" if lite is default else "")
-    thread_note = f"decode {decode_threads} + torch {torch_threads} threads"
-    lines.append(
-        pipeline_line(
-            "resnet_watch_default",
-            "resnet-watch: EfficientNet-Lite0 fp32",
-            f"{lite_note}; {thread_note}",
-            lite,
-            cycled(photos, n),
-            settings,
-            opts.warmup,
-            import_rss,
-            torch_threads,
+    lite_note = "bundled fallback" + ("; the default model" if lite.info == default.info else "")
+    thread_note = f"decode {decode_threads} + inference {torch_threads} threads"
+    for key, name, note, classifier, line_settings in (
+        ("resnet_watch_default", "resnet-watch: EfficientNet-Lite0 fp32, onnxruntime",
+         lite_note, lite, settings),
+        ("resnet_watch_default_torch", "resnet-watch: EfficientNet-Lite0 fp32, torch",
+         "model.runtime: torch", lite_torch, settings),
+        ("resnet_watch_int8_ort", "resnet-watch: ResNet-18 int8, onnxruntime",
+         int8_note, int8_ort, int8_settings),
+        ("resnet_watch_int8", "resnet-watch: ResNet-18 int8, torch",
+         int8_note, int8, int8_settings),
+    ):  # fmt: skip
+        lines.append(
+            pipeline_line(
+                key,
+                name,
+                f"{note}; {thread_note}",
+                classifier,
+                cycled(photos, n),
+                line_settings,
+                opts.warmup,
+                import_rss,
+                torch_threads,
+            )
         )
-    )
-    lines.append(
-        pipeline_line(
-            "resnet_watch_int8",
-            "resnet-watch: ResNet-18 int8",
-            f"{int8_note}; {thread_note}",
-            int8,
-            cycled(photos, n),
-            int8_settings,
-            opts.warmup,
-            import_rss,
-            torch_threads,
-        )
-    )
     if corpus.screenshots:
         m = max(len(corpus.screenshots) * 2, opts.warmup + 2)
         lines.append(
@@ -170,17 +183,28 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
     model_rows = model_only_rows(
         [
             ("resnet18_fp32_eager", f"ResNet-18 fp32 eager (torchvision; {RANDOM_NOTE})", eager),
-            ("resnet18_int8", f"ResNet-18 int8 frozen ({int8_note})", via(int8)),
-            ("efficientnet_lite0_fp32", "EfficientNet-Lite0 fp32 frozen (bundled)", via(lite)),
+            ("resnet18_int8", f"ResNet-18 int8, torch frozen ({int8_note})", via(int8)),
+            ("efficientnet_lite0_fp32_torch", "EfficientNet-Lite0 fp32, torch frozen",
+             via(lite_torch)),
         ],
         batch_n,
         sorted({torch_threads, cpu["cpus_usable"]}),
+        opts.repeats,
+    )  # fmt: skip
+    model_rows += model_only_rows(  # onnxruntime's pool is sized when the session is made
+        [
+            ("resnet18_int8_ort", f"ResNet-18 int8, onnxruntime ({int8_note})", via(int8_ort)),
+            ("efficientnet_lite0_fp32", "EfficientNet-Lite0 fp32, onnxruntime", via(lite)),
+        ],
+        batch_n,
+        [torch_threads],
         opts.repeats,
     )
     torch.set_num_threads(torch_threads)
 
     say("labels ...")
     labels = labels_agreement(cfg, real)
+    labels.update(runtime_agreement(cfg, torch_threads, opts.agreement_photos))
     idle = None
     if opts.idle_seconds > 0:
         say("idle daemon ...")
@@ -199,6 +223,7 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
         },
         "corpus": corpus.describe(),
         "startup": startup,
+        "runtimes": {"startup": probes, "install": installs},
         "idle_daemon": idle,
         "memory": {
             "import_rss_mb": import_rss / MB,

@@ -25,8 +25,6 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
     corpus = corpus_for(opts)
     cfg = load_bench_config(opts)
     decode_threads, torch_threads = thread_counts(opts, cfg)
-    import torch  # noqa: F401
-
     from resnet_watch.daemon import build_pipeline_settings, memory_trimmer
     from resnet_watch.models import load_classifier
     from resnet_watch.pipeline import Classified, Outcome, Pipeline
@@ -35,7 +33,10 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
     import_rss = current_rss()
     started = time.perf_counter()
     classifier, reason = load_classifier(
-        opts.model or cfg.model.name, cfg.model.weights_dir, torch_threads
+        opts.model or cfg.model.name,
+        cfg.model.weights_dir,
+        torch_threads,
+        runtime=cfg.model.runtime,
     )
     ready_ms = (time.perf_counter() - started) * 1000
     loaded_rss = current_rss()
@@ -96,6 +97,7 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
         "failed": failed,
         "images_per_s": total / elapsed,
         "ready_ms": ready_ms,
+        "runtime": classifier.info.runtime,
         "memory": {
             "import_rss_mb": import_rss / MB,
             "model_loaded_rss_mb": loaded_rss / MB,
@@ -107,6 +109,20 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
             "peak_above_import_mb": peak_above,
         },
         "targets": [
+            {
+                "target": "peak RSS (whole process)",
+                "value": rss.peak / MB,
+                "goal": 300,
+                "unit": "MB",
+                "met": rss.peak / MB <= 300,
+            },
+            {
+                "target": "RSS after model load",
+                "value": loaded_rss / MB,
+                "goal": 150,
+                "unit": "MB",
+                "met": loaded_rss / MB <= 150,
+            },
             {
                 "target": "peak RSS above post-import baseline",
                 "value": peak_above,
