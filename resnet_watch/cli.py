@@ -199,6 +199,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                     },
                     "model": info.name,
                     "precision": info.precision,
+                    "runtime": info.runtime,
                     "ms": round(outcome.elapsed_ms, 1),
                 }
                 out.write(json.dumps(row, ensure_ascii=False) + "\n")

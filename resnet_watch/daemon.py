@@ -71,6 +71,16 @@ def memory_trimmer() -> Callable[[], None]:
     return run
 
 
+def _runtime_version(runtime: str) -> str:
+    """The serving runtime's version, read from package metadata (no import)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(runtime)
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_pipeline_settings(
     cfg: Config, decode_threads: int, model: str | None = None
 ) -> PipelineSettings:
@@ -224,16 +234,15 @@ class Daemon:
         if cfg.web.enabled and not self._start_web():
             self._shutdown()
             return 2
-        import torch
-
         ready_ms = (time.monotonic() - started) * 1000
         self.log.info(
             "daemon_started",
             version=__version__,
             python=platform.python_version(),
-            torch=torch.__version__,
+            runtime=info.runtime,
+            runtime_version=_runtime_version(info.runtime),
             pid=os.getpid(),
-            torch_threads=torch_threads,
+            inference_threads=torch_threads,
             decode_threads=decode_threads,
             engine=info.engine,
             model=info.name,
