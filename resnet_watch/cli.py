@@ -256,6 +256,15 @@ def cmd_weights(args: argparse.Namespace) -> int:
             if row.note:
                 print(f"  note       {row.note}")
         return 0
+    from resnet_watch.models.runtime import torch_installed
+
+    if not torch_installed():
+        print(
+            "resnet-watch: `weights fetch` and `weights import` build the ONNX model with torch: "
+            "pip install 'resnet-watch[torch]' (the daemon itself never needs it)",
+            file=sys.stderr,
+        )
+        return 2
     if args.weights_cmd == "fetch":
         inst = models.fetch_weights(
             args.name, weights_dir, url=args.url, progress=sys.stderr.isatty()
@@ -265,6 +274,9 @@ def cmd_weights(args: argparse.Namespace) -> int:
         inst = models.import_weights(Path(args.file), weights_dir, calib)
     print(f"installed {inst.model} ({inst.precision}) -> {inst.path}")
     print(f"  sha256 {inst.sha256}, from {inst.source}")
+    record = models.weights_status(weights_dir)[0]
+    if record.runtime:
+        print(f"  served by {record.runtime} from {record.path}")
     print("model auto now selects it; restart the daemon (or systemctl restart resnet-watch)")
     return 0
 

@@ -92,6 +92,15 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run what the options ask for and print it (table, or JSON with ``--json``)."""
     out = out or sys.stdout
     opts = options_from_args(args)
+    from resnet_watch.models.runtime import torch_installed
+
+    if opts.soak <= 0 and not torch_installed():
+        print(
+            "resnet-watch: the full bench compares against torch (its baseline and the torch "
+            "runtime): pip install 'resnet-watch[torch]'. `bench --soak N` runs without it.",
+            file=sys.stderr,
+        )
+        return 2
     progress = None if args.json else _stderr_progress
     report = run_soak(opts, progress) if opts.soak > 0 else run_bench(opts, progress)
     if args.json:
