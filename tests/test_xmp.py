@@ -117,7 +117,9 @@ def test_merge_keeps_foreign_keywords_rating_and_darktable_history(image: Path) 
     assert got["Subject"] == ["holiday", "golden retriever", "Labrador retriever", "umbrella"]
     assert got["HierarchicalSubject"][0] == "Places|Italy & Rome"
     assert "resnet-watch|Pets|Dogs|golden retriever" in got["HierarchicalSubject"]
-    assert got["TagsList"] == [f"resnet-watch/{t}" for t in TAGS]
+    # TagsList is new, so it carries the user's tags too: digiKam and Immich read only it
+    users = ["Places/Italy & Rome", "holiday", "golden retriever"]
+    assert got["TagsList"] == [*users, *(f"resnet-watch/{t}" for t in TAGS)]
     assert got["HistoryOperation"] == ["exposure"]
     assert got["HistoryParams"] == ["00003f"]
     text = xmp.read_text(encoding="utf-8")
@@ -136,8 +138,18 @@ def test_rewrite_replaces_only_our_subtree(image: Path) -> None:
     )
     # "golden retriever" was the user's before we came: it is theirs and stays.
     assert got["Subject"] == ["holiday", "golden retriever", "tabby"]
-    assert got["HierarchicalSubject"] == ["Places|Italy & Rome", "resnet-watch|Pets|Cats|tabby"]
-    assert got["TagsList"] == ["resnet-watch/Pets/Cats/tabby"]
+    assert got["HierarchicalSubject"] == [
+        "Places|Italy & Rome",
+        "holiday",
+        "golden retriever",
+        "resnet-watch|Pets|Cats|tabby",
+    ]
+    assert got["TagsList"] == [
+        "Places/Italy & Rome",
+        "holiday",
+        "golden retriever",
+        "resnet-watch/Pets/Cats/tabby",
+    ]
     assert read_keywords(image) == XmpKeywords(("tabby",), ("Pets/Cats/tabby",))
 
 
@@ -164,8 +176,8 @@ def test_empty_keywords_remove_our_subtree_only(image: Path) -> None:
     write_xmp(image, XmpKeywords())
     text = xmp.read_text(encoding="utf-8")
     assert "resnet-watch|" not in text and "resnet-watch/" not in text
-    assert "umbrella" not in text
-    assert "<rdf:li>holiday</rdf:li>" in text and 'xmp:Rating="4"' in text
+    assert "umbrella" not in text and "TagsList" not in text and "rw:" not in text
+    assert text.count("<rdf:li>holiday</rdf:li>") == 1 and 'xmp:Rating="4"' in text
 
 
 @pytest.mark.parametrize(
