@@ -45,7 +45,7 @@ def album_rules(cfg: Config) -> tuple[AlbumRule, ...]:
 
 def _keywords(tags: list[str], albums: set[str]) -> XmpKeywords:
     """Tag paths for hierarchical fields; labels plus album names as flat keywords, so
-    apps that read only dc:subject (PhotoPrism) can search for "Dogs" too."""
+    apps that read dc:subject (PhotoPrism, with ``xmp_photoprism_seq``) find "Dogs" too."""
     from_tags = XmpKeywords.from_tags(tags)
     leaves = tuple(dict.fromkeys((*from_tags.leaves, *sorted(albums))))
     return XmpKeywords(leaves, from_tags.paths)
@@ -75,7 +75,12 @@ class Extras:
         errors: list[str] = []
         if self.cfg.sidecar.xmp:
             try:
-                write_xmp(image, _keywords(tags, albums), self.cfg.sidecar.xmp_root)
+                write_xmp(
+                    image,
+                    _keywords(tags, albums),
+                    self.cfg.sidecar.xmp_root,
+                    subject_seq=self.cfg.sidecar.xmp_photoprism_seq,
+                )
             except (SidecarError, OSError, ValueError) as exc:
                 errors.append(f"xmp: {exc}")
         folders = self.cfg.album_folders
