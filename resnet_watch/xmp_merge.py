@@ -298,8 +298,19 @@ def _place(
         _indent(home, 2)
 
 
+def _uses(node: Node, uri: str) -> bool:
+    prefix = "{" + uri + "}"
+    if node.tag.startswith(prefix) or any(k.startswith(prefix) for k in node.attrs):
+        return True
+    return any(_uses(child, uri) for child in node.elements())
+
+
 def _declare(doc: Doc, rdf: Node, home: Node) -> None:
-    """Bind our prefixes once on the Description instead of on every element."""
+    """Bind our prefixes once on the Description instead of on every element; drop our
+    private namespace's binding once nothing of ours is left."""
+    if not _uses(doc.root, NS["rw"]):
+        for node in (doc.root, rdf, *rdf.elements(DESC)):
+            node.nsdecls = [(p, u) for p, u in node.nsdecls if u != NS["rw"]]
     for prefix in ("dc", "lr", "digiKam", "rw"):
         uri = NS[prefix]
         used = any(isinstance(c, Node) and c.tag.startswith("{" + uri + "}") for c in home.children)
