@@ -22,6 +22,7 @@ from resnet_watch.albums import (
 )
 from resnet_watch.config import Config
 from resnet_watch.errors import ConfigError, SidecarError
+from resnet_watch.image_keywords import read_image_tags
 from resnet_watch.models.spec import Label
 from resnet_watch.store import Enricher, WriteExtras
 from resnet_watch.taxonomy import load_taxonomy
@@ -74,12 +75,14 @@ class Extras:
         albums = {str(a) for a in record.get("albums") or []}
         errors: list[str] = []
         if self.cfg.sidecar.xmp:
+            root = self.cfg.sidecar.xmp_root
             try:
                 write_xmp(
                     image,
                     _keywords(tags, albums),
-                    self.cfg.sidecar.xmp_root,
+                    root,
                     subject_seq=self.cfg.sidecar.xmp_photoprism_seq,
+                    image=read_image_tags(image, root),
                 )
             except (SidecarError, OSError, ValueError) as exc:
                 errors.append(f"xmp: {exc}")

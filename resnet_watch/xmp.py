@@ -34,6 +34,7 @@ from resnet_watch.xmp_merge import (
     NS,
     OURS,
     TAGS,
+    ImageTags,
     XmpKeywords,
     clean_text,
     items,
@@ -140,13 +141,16 @@ def write_xmp(
     root: str = DEFAULT_ROOT,
     *,
     subject_seq: bool = False,
+    image: ImageTags | None = None,
 ) -> Path:
     """Merge ``keywords`` into ``<image name>.xmp`` under ``root``; returns the sidecar path.
 
     Empty ``keywords`` remove our subtree (and create no file if there is none).
     ``subject_seq`` writes dc:subject as an rdf:Seq, the form PhotoPrism's released XMP
-    reader imports. Raises SidecarError when the existing sidecar cannot be merged safely
-    or cannot be written; the existing file is then left exactly as it was.
+    reader imports. ``image`` are the tags embedded in the image (``image_keywords``),
+    copied into the fields we write so no app stops showing them. Raises SidecarError when
+    the existing sidecar cannot be merged safely or cannot be written; the existing file is
+    then left exactly as it was.
     """
     _check_root(root)
     keywords = XmpKeywords(
@@ -161,7 +165,7 @@ def write_xmp(
                 if not keywords:
                     return path
                 doc = parse(_TEMPLATE.encode("utf-8"))
-            merge(doc, keywords, root, subject_seq=subject_seq)
+            merge(doc, keywords, root, subject_seq=subject_seq, image=image)
             new = serialise(doc, _PREFIXES)
             if new == old:
                 return path  # unchanged: leave the file (and its mtime) alone

@@ -31,6 +31,7 @@ __all__ = [
     "NS",
     "OURS",
     "TAGS",
+    "ImageTags",
     "XmpKeywords",
     "clean_text",
     "items",
@@ -101,6 +102,37 @@ class XmpKeywords:
         return bool(self.leaves or self.paths)
 
 
+@dataclass(frozen=True)
+class ImageTags:
+    """The user's tags embedded in the image file itself: ``a/b`` paths and flat keywords.
+
+    Immich and digiKam prefer the sidecar's TagsList over these once it exists, so they are
+    copied into it like the sidecar's own fields.
+    """
+
+    paths: tuple[str, ...] = ()
+    keywords: tuple[str, ...] = ()
+
+    @classmethod
+    def from_xmp(cls, doc: Doc | None, root: str, iptc: Sequence[str] = ()) -> ImageTags:
+        """From the image's XMP packet (None if it has none) and its IPTC keywords."""
+        descriptions = list(rdf_root(doc).elements(DESC)) if doc is not None else []
+
+        def field(tag: str) -> list[str]:
+            return _field(descriptions, tag)
+
+        paths = [
+            *field(TAGS),
+            *field(MS_KEYWORDS),
+            *map(_pipes_to_slashes, (*field(HIER), *field(MEDIAPRO_SETS))),
+        ]
+        ours = f"{root}/"
+        return cls(
+            tuple(_dedupe(p for p in paths if p != root and not p.startswith(ours))),
+            tuple(_dedupe([*field(SUBJECT), *iptc])),
+        )
+
+
 def rdf_root(doc: Doc) -> Node:
     """The rdf:RDF element, at the root or under x:xmpmeta; Refused otherwise."""
     root = doc.root
@@ -120,6 +152,15 @@ def items(prop: Node) -> list[str]:
         text = prop.text().strip()
         return [text] if text else []
     return [li.text() for li in container.elements(LI)]
+
+
+def _field(descriptions: Iterable[Node], tag: str) -> list[str]:
+    """Every entry of property ``tag``, written as an element or (invalidly) an attribute."""
+    found: list[str] = []
+    for desc in descriptions:
+        found += [v for v in (clean_text(desc.attrs.get(tag, "")),) if v]
+        found += [item for prop in desc.elements(tag) for item in items(prop)]
+    return found
 
 
 def _li(text: str) -> Node:
@@ -156,7 +197,8 @@ class _UserTags:
     tags_list: list[str]  # digiKam:TagsList, "a/b"
     hierarchical: list[str]  # lr:hierarchicalSubject, "a|b"
     subject: list[str]  # dc:subject, flat
-    other_paths: list[str]  # MicrosoftPhoto (already "a/b") and mediapro (converted)
+    other_paths: list[str]  # MicrosoftPhoto, mediapro and the image's own, as "a/b"
+    other_flat: list[str]  # flat keywords embedded in the image (dc:subject, IPTC)
 
     def copies(self) -> tuple[list[str], list[str]]:
         """What TagsList and hierarchicalSubject must gain so each holds all the user's tags."""
@@ -168,16 +210,24 @@ class _UserTags:
             ]
         )
         named = set(paths) | {p.rsplit("/", 1)[-1] for p in paths}
-        flat = [s for s in _dedupe(self.subject) if s not in named]
+        flat = [s for s in _dedupe([*self.subject, *self.other_flat]) if s not in named]
         for_tags = [p for p in _dedupe([*paths, *flat]) if p not in self.tags_list]
         as_pipes = [_slashes_to_pipes(p) for p in (*self.tags_list, *self.other_paths)]
         for_hier = [h for h in _dedupe([*as_pipes, *flat]) if h not in self.hierarchical]
         return for_tags, for_hier
 
 
-def merge(doc: Doc, keywords: XmpKeywords, root: str, *, subject_seq: bool = False) -> None:
+def merge(
+    doc: Doc,
+    keywords: XmpKeywords,
+    root: str,
+    *,
+    subject_seq: bool = False,
+    image: ImageTags | None = None,
+) -> None:
     """Put ``keywords`` under ``root`` into ``doc``, in place; see the module docstring.
 
+    ``image`` are the tags embedded in the image itself, copied like the sidecar's own.
     ``subject_seq`` stores dc:subject as an rdf:Seq (what PhotoPrism's released reader
     looks for) instead of the spec's rdf:Bag; the entries stay the same.
     """
@@ -196,11 +246,7 @@ def merge(doc: Doc, keywords: XmpKeywords, root: str, *, subject_seq: bool = Fal
     def values(tag: str) -> list[str]:
         if tag in props:
             return [item for _, prop in props[tag] for item in items(prop)]
-        found = []
-        for desc in descriptions:
-            found += [v for v in (desc.attrs.get(tag, "").strip(),) if v]
-            found += [item for prop in desc.elements(tag) for item in items(prop)]
-        return found
+        return _field(descriptions, tag)
 
     previous = {
         OURS: set(values(OURS)),
@@ -228,7 +274,9 @@ def merge(doc: Doc, keywords: XmpKeywords, root: str, *, subject_seq: bool = Fal
             p
             for p in (*values(MS_KEYWORDS), *map(_pipes_to_slashes, values(MEDIAPRO_SETS)))
             if not is_root(p)
-        ],
+        ]
+        + list(image.paths if image else ()),
+        other_flat=list(image.keywords if image else ()),
     )
     leaves = [leaf for leaf in keywords.leaves if leaf not in user.subject]
     tag_copies, hier_copies = user.copies() if keywords else ([], [])

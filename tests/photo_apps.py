@@ -62,6 +62,15 @@ def read_fields(xmp: Path) -> dict[str, list[str]]:
     return fields
 
 
+def merged_fields(image: Path, xmp: Path) -> dict[str, list[str]]:
+    """The image's own fields with the sidecar's spread over them, field by field, as Immich
+    does (``{...mediaTags, ...sidecarTags}``) and digiKam does when it reads sidecars."""
+    fields = read_fields(image)
+    if xmp.exists():
+        fields.update({name: v for name, v in read_fields(xmp).items() if v})
+    return fields
+
+
 def _paths(entries: list[str], separator: str) -> set[str]:
     return {e.replace(separator, "/") for e in entries}
 

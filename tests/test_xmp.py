@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from resnet_watch.errors import SidecarError
 from resnet_watch.xmp import XmpKeywords, read_keywords, sidecar_path, write_xmp
@@ -323,7 +324,9 @@ USER_TAGS = {
     "digikam": {"People/Anna", "Places/Beach"},
     "retagged": {"Holiday", "Beach trip"},
     "root_deleted": {"People/Anna", "Places/Beach"},
+    "embedded": {"Trips/Rome", "Embedded", "Iptckw"},  # inside the JPEG, no sidecar
 }
+EMBEDDED_ARGS = ["-XMP-dc:Subject=Embedded", "-XMP-lr:HierarchicalSubject=Trips|Rome"]
 OLD_RUN = XmpKeywords.from_tags(["Food/Drinks/espresso", "Other/umbrella"])
 
 
@@ -360,6 +363,10 @@ def prior_sidecar(style: str, image: Path) -> None:
         write_xmp(image, OLD_RUN)  # our earlier run, with other labels (a model change)
     if style == "root_deleted":
         delete_our_root_like_digikam(xmp)
+    if style == "embedded":
+        tool = photo_apps.tool("exiftool", "libimage-exiftool-perl")
+        args = [*EMBEDDED_ARGS, "-IPTC:Keywords=Iptckw", "-overwrite_original", str(image)]
+        subprocess.run([tool, "-q", *args], check=True)
 
 
 def users_view(view: set[str]) -> set[str]:
@@ -367,40 +374,38 @@ def users_view(view: set[str]) -> set[str]:
 
 
 def test_every_app_shows_the_users_tags_and_ours_after_the_daemon(tmp_path: Path) -> None:
-    """For each prior-sidecar style, digiKam, Immich and darktable show all of the user's tags
-    plus ours; exiftool -validate and exiv2 read it cleanly; reindex changes no byte."""
+    """For each prior-sidecar style (and tags embedded in the JPEG), digiKam, Immich and
+    darktable show all of the user's tags plus ours; exiftool -validate and exiv2 read the
+    sidecar cleanly; reindex changes no byte."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     cat = shipped_photo("skimage", "data", "chelsea.png")
     before: dict[str, dict[str, list[str]]] = {}
-    for style in USER_TAGS:
-        image = inbox / f"{style}.png"
-        shutil.copy(cat, image)
+    images = {style: inbox / f"{style}.jpg" for style in USER_TAGS}
+    for style, image in images.items():
+        Image.open(cat).save(image, quality=90)
         prior_sidecar(style, image)
-        xmp = sidecar_path(image)
-        before[style] = photo_apps.read_fields(xmp) if xmp.exists() else {}
+        before[style] = photo_apps.merged_fields(image, sidecar_path(image))
     with DaemonProcess(tmp_path) as daemon:
-        images = [inbox / f"{style}.png" for style in USER_TAGS]
-        wait_until(lambda: all(read_sidecar_json(i) for i in images), 180, "six sidecars")
+        wait_until(lambda: all(map(read_sidecar_json, images.values())), 180, "all sidecars")
         daemon.stop()
     written = {}
     for style, users in USER_TAGS.items():
-        image = inbox / f"{style}.png"
+        image = images[style]
         record = read_sidecar_json(image)
         assert record is not None and record["tags"], style
         ours = {f"{ROOT}/{t}" for t in record["tags"]}
         xmp = sidecar_path(image)
-        after = photo_apps.read_fields(xmp)
+        after = photo_apps.merged_fields(image, xmp)
         for app, view in photo_apps.APPS.items():
-            if before[style]:
-                shown_before = users_view(view(before[style]))
-                assert shown_before <= users, (style, app, "fixture", shown_before)
+            shown_before = users_view(view(before[style]))
+            assert shown_before <= users, (style, app, "fixture", shown_before)
             assert view(after) == users | ours, (style, app)
         assert photo_apps.exiftool_validate(xmp) == "OK", style
-        counts = photo_apps.exiv2_counts(xmp)
+        counts, fields = photo_apps.exiv2_counts(xmp), photo_apps.read_fields(xmp)
         for name in photo_apps.EXIV2_KEYS:
-            assert counts.get(name, 0) == len(after[name]), (style, name)
-        assert len(after["TagsList"]) == len(set(after["TagsList"])), style
+            assert counts.get(name, 0) == len(fields[name]), (style, name)
+        assert len(fields["TagsList"]) == len(set(fields["TagsList"])), style
         written[xmp] = xmp.read_bytes()
     reindex = subprocess.run(
         [sys.executable, "-m", "resnet_watch", "reindex", "--config", str(daemon.config)],
