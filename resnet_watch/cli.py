@@ -148,13 +148,24 @@ def cmd_classify(args: argparse.Namespace) -> int:
     failures = 0
     store = None
     if args.write_sidecars:
+        # The daemon's own tagging path: same store settings, same tags, albums and XMP, so
+        # a sidecar written here is one the daemon treats as done, rightly.
+        from resnet_watch.extras import build_extras
         from resnet_watch.logs import get_logger
         from resnet_watch.store import SidecarStore, StoreSettings
 
+        enrich, write_extras, _extras = build_extras(cfg)
         store = SidecarStore(
-            StoreSettings(suffix=cfg.sidecar.suffix, retries=cfg.pipeline.retries),
+            StoreSettings(
+                suffix=cfg.sidecar.suffix,
+                retries=cfg.pipeline.retries,
+                backoff_seconds=cfg.pipeline.retry_backoff_seconds,
+                reclassify_on_model_change=cfg.model.reclassify_on_change,
+            ),
             classifier.info,
             get_logger("resnet_watch.images"),
+            enrich=enrich,
+            write_extras=write_extras,
         )
     results: dict[Path, Outcome] = {}
 

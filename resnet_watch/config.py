@@ -115,6 +115,8 @@ class SidecarConfig:
     suffix: str = ".resnet-watch.json"
     xmp: bool = True
     xmp_root: str = "resnet-watch"
+    # dc:subject as rdf:Seq, the form PhotoPrism's released XMP reader imports (docs/photo-apps.md)
+    xmp_photoprism_seq: bool = False
 
 
 @dataclass(frozen=True)
@@ -323,6 +325,12 @@ def _check_ranges(cfg: Config) -> None:
         suffix.startswith(".") and "/" not in suffix and len(suffix) <= 64,
         "sidecar.suffix",
         "must start with '.', contain no '/', and be at most 64 characters",
+    )
+    # IMG.jpg.xmp is the XMP sidecar; PhotoPrism parses IMG.jpg.json as the photo's own metadata
+    need(
+        suffix.lower() not in (".xmp", ".json"),
+        "sidecar.suffix",
+        "must not be .xmp or .json: photo apps read IMG.jpg.xmp and IMG.jpg.json as their own",
     )
     need(bool(cfg.inbox.paths), "inbox.paths", "must name at least one folder")
     root = cfg.sidecar.xmp_root

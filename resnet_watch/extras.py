@@ -22,6 +22,7 @@ from resnet_watch.albums import (
 )
 from resnet_watch.config import Config
 from resnet_watch.errors import ConfigError, SidecarError
+from resnet_watch.image_keywords import read_image_tags
 from resnet_watch.models.spec import Label
 from resnet_watch.store import Enricher, WriteExtras
 from resnet_watch.taxonomy import load_taxonomy
@@ -45,7 +46,7 @@ def album_rules(cfg: Config) -> tuple[AlbumRule, ...]:
 
 def _keywords(tags: list[str], albums: set[str]) -> XmpKeywords:
     """Tag paths for hierarchical fields; labels plus album names as flat keywords, so
-    apps that read only dc:subject (PhotoPrism) can search for "Dogs" too."""
+    apps that read dc:subject (PhotoPrism, with ``xmp_photoprism_seq``) find "Dogs" too."""
     from_tags = XmpKeywords.from_tags(tags)
     leaves = tuple(dict.fromkeys((*from_tags.leaves, *sorted(albums))))
     return XmpKeywords(leaves, from_tags.paths)
@@ -74,8 +75,15 @@ class Extras:
         albums = {str(a) for a in record.get("albums") or []}
         errors: list[str] = []
         if self.cfg.sidecar.xmp:
+            root = self.cfg.sidecar.xmp_root
             try:
-                write_xmp(image, _keywords(tags, albums), self.cfg.sidecar.xmp_root)
+                write_xmp(
+                    image,
+                    _keywords(tags, albums),
+                    root,
+                    subject_seq=self.cfg.sidecar.xmp_photoprism_seq,
+                    image=read_image_tags(image, root),
+                )
             except (SidecarError, OSError, ValueError) as exc:
                 errors.append(f"xmp: {exc}")
         folders = self.cfg.album_folders

@@ -10,7 +10,7 @@ file from being re-classified forever.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -59,11 +59,14 @@ def decide(
     retries: int,
     reclassify_on_model_change: bool,
     now: dt.datetime | None = None,
+    required_fields: Collection[str] = (),
 ) -> Decision:
     """What to do with an image given its current sidecar (None when missing or corrupt).
 
     ``check_hash`` means: the size/mtime changed, hash the content and compare
     with ``record["file"]["sha256"]`` before deciding to classify again.
+    ``required_fields`` are what the config adds to a result (tags, albums): a result
+    without them (an old ``classify --write-sidecars``) is not up to date.
     """
     if record is None:
         return Decision("process", "no_sidecar")
@@ -73,6 +76,8 @@ def decide(
         model_ok = _same_model(record, model) or not reclassify_on_model_change
         if not model_ok:
             return Decision("process", "model_changed")
+        if any(key not in record for key in required_fields):
+            return Decision("process", "extras_missing")
         if _same_version(record, facts):
             return Decision("skip", "up_to_date")
         if facts.sha256 is not None:

@@ -62,6 +62,8 @@ class SidecarStore:
         self._log = log
         self._enrich = enrich
         self._write_extras = write_extras
+        # the fields enrich adds; a result written without them is redone (policy.decide)
+        self._required = ("tags", "albums") if enrich is not None else ()
         # write failures cannot be recorded on disk; count them here (bounded)
         self._write_failures: OrderedDict[str, int] = OrderedDict()
 
@@ -76,6 +78,7 @@ class SidecarStore:
             self._model,
             retries=self._settings.retries,
             reclassify_on_model_change=self._settings.reclassify_on_model_change,
+            required_fields=self._required,
         )
 
     def sink(self, outcome: Outcome) -> float | None:

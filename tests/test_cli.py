@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from resnet_watch.cli import main
-from tests.daemon_helpers import shipped_photo
+from tests.daemon_helpers import DaemonProcess, read_sidecar_json, shipped_photo, wait_until
 
 
 def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -66,6 +66,35 @@ def test_classify_folder_prints_results_and_errors(tmp_path: Path) -> None:
     assert by_name["bad.jpg"]["status"] == "failed"
     assert "bad.jpg" in result.stderr and "unsupported_format" in result.stderr
     assert not list(photos.rglob("*.resnet-watch.json"))  # classify alone writes nothing
+
+
+def test_classify_write_sidecars_then_run_matches_the_daemon_alone(tmp_path: Path) -> None:
+    """classify --write-sidecars writes the daemon's tags, albums and XMP; run then skips it."""
+    for name in ("first", "alone"):
+        (tmp_path / name / "inbox").mkdir(parents=True)
+    first, alone = DaemonProcess(tmp_path / "first"), DaemonProcess(tmp_path / "alone")
+    photo = shipped_photo("skimage", "data", "chelsea.png")
+    cat = first.inbox / "cat.png"
+    shutil.copy(photo, cat)
+    result = run_cli("classify", "--write-sidecars", "--config", str(first.config), str(cat))
+    assert result.returncode == 0, result.stderr
+    with first:
+        wait_until(
+            lambda: any(e.get("path") == str(cat) for e in first.events("image_skipped")),
+            120,
+            "the daemon's decision on the classified image",
+        )
+        assert first.classified_count(cat) == 0
+    shutil.copy(photo, alone.inbox / "cat.png")
+    with alone:
+        wait_until(lambda: read_sidecar_json(alone.inbox / "cat.png"), 120, "daemon sidecar")
+    by_classify, by_daemon = read_sidecar_json(cat), read_sidecar_json(alone.inbox / "cat.png")
+    assert by_classify is not None and by_daemon is not None
+    assert by_classify["tags"], "a cat photo gets tags"
+    for key in ("labels", "tags", "albums", "model", "image"):
+        assert by_classify[key] == by_daemon[key], key
+    xmp = (first.inbox / "cat.png.xmp").read_bytes()
+    assert xmp == (alone.inbox / "cat.png.xmp").read_bytes()
 
 
 def test_classify_table_exit_zero(tmp_path: Path) -> None:

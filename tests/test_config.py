@@ -162,3 +162,12 @@ def test_auto_threads_splits_cores() -> None:
     decode, torch_n = auto_threads(0, 0)
     assert decode >= 1 and torch_n >= 1 and torch_n <= decode
     assert auto_threads(3, 2) == (3, 2)
+
+
+@pytest.mark.parametrize("suffix", [".xmp", ".JSON"])
+def test_sidecar_suffix_that_photo_apps_own_is_refused(tmp_path: Path, suffix: str) -> None:
+    """IMG.jpg.xmp is the XMP sidecar and PhotoPrism parses IMG.jpg.json: refused by name."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"inbox:\n  paths: [{tmp_path}]\nsidecar:\n  suffix: '{suffix}'\n")
+    with pytest.raises(ConfigError, match=r"sidecar\.suffix"):
+        load_config(cfg)

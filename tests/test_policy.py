@@ -136,3 +136,27 @@ def test_permanent_failures_are_not_retried() -> None:
     """Unsupported formats and oversize files give up at once."""
     p = plan_retry(None, FACTS, "unsupported_format", retries=3, backoff_seconds=10)
     assert p.gave_up and p.attempts == 1
+
+
+def test_result_without_the_configured_extras_is_redone() -> None:
+    """A result lacking tags/albums (an old classify --write-sidecars) is not up to date."""
+    bare = ok_record()
+    d = decide(
+        bare,
+        FACTS,
+        FAKE_INFO,
+        retries=3,
+        reclassify_on_model_change=True,
+        required_fields=("tags", "albums"),
+    )
+    assert (d.action, d.reason) == ("process", "extras_missing")
+    enriched = {**bare, "tags": [], "albums": []}
+    d = decide(
+        enriched,
+        FACTS,
+        FAKE_INFO,
+        retries=3,
+        reclassify_on_model_change=True,
+        required_fields=("tags", "albums"),
+    )
+    assert (d.action, d.reason) == ("skip", "up_to_date")
