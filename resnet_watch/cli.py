@@ -55,6 +55,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _configure_logging(cfg)
     import faulthandler
 
+    from resnet_watch.custom import CustomTagger
     from resnet_watch.daemon import Daemon
     from resnet_watch.extras import build_extras
 
@@ -66,6 +67,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         write_extras=write_extras,
         housekeeping=extras.prune,
         reconfigure_logging=lambda new: _configure_logging(new),
+        custom=CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots),
     )
     return daemon.run()
 
@@ -430,6 +432,10 @@ def build_parser() -> argparse.ArgumentParser:
         "reindex", parents=[common], help="recompute tags/albums/XMP from sidecars (no model)"
     )
     p.set_defaults(func=cmd_reindex)
+
+    from resnet_watch import custom_cli
+
+    custom_cli.add_parsers(sub, common)
 
     from resnet_watch import bench
 

@@ -208,7 +208,7 @@ def test_model_error_fails_the_batch_not_the_pipeline(tmp_path: Path) -> None:
     first = make(tmp_path / "a.png", (1, 1, 1))
     later = make(tmp_path / "b.png", (1, 1, 1))
     model = FakeClassifier()
-    original = model.predict
+    original = model.classify
     calls = {"n": 0}
 
     def flaky(batch, top_k):
@@ -217,7 +217,7 @@ def test_model_error_fails_the_batch_not_the_pipeline(tmp_path: Path) -> None:
             raise RuntimeError("boom")
         return original(batch, top_k)
 
-    model.predict = flaky  # type: ignore[method-assign]
+    model.classify = flaky  # type: ignore[method-assign]
     sink = Collector()
     p = Pipeline(model, PipelineSettings(limits=LIMITS), sink)
     p.start()
