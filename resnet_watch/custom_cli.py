@@ -191,6 +191,10 @@ def cmd_similar(args: argparse.Namespace) -> int:
 
 def cmd_dupes(args: argparse.Namespace) -> int:
     cfg = _load(args)
+    if args.evaluate:
+        from resnet_watch.dupes_eval import run_dupes_evaluation
+
+        return run_dupes_evaluation(_classifier(cfg, args.model), sys.stdout, near=args.near)
     from resnet_watch.similar import find_groups, load_items
 
     roots = [Path(p) for p in args.paths] or list(cfg.inbox.paths)
@@ -246,4 +250,8 @@ def add_parsers(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--near", type=float, default=NEAR_COSINE, help="near-duplicate cosine")
     p.add_argument("--burst", type=float, default=BURST_COSINE, help="burst cosine")
     p.add_argument("--seconds", type=float, default=BURST_SECONDS, help="burst time window")
+    p.add_argument(
+        "--evaluate", action="store_true", help="measure grouping on generated copies of photos"
+    )
+    p.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     p.set_defaults(func=cmd_dupes)

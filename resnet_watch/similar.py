@@ -32,7 +32,7 @@ __all__ = [
 ]
 
 # Measured on ai-benchmark photos and their generated variants (README, Near-duplicates).
-NEAR_COSINE = 0.90
+NEAR_COSINE = 0.85  # 96.5% of copies grouped, 0/230 distinct photos merged (efficientnet)
 BURST_COSINE = 0.75
 BURST_SECONDS = 10.0
 _BLOCK = 1024
