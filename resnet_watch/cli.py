@@ -325,10 +325,14 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from resnet_watch.library import reindex
 
     _enrich, _after, extras = build_extras(cfg)
-    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras)
+    from resnet_watch.custom_cli import custom_tagger, report_stale_embeddings
+
+    tagger = custom_tagger(cfg)
+    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras, tagger.fields)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     print(f"reindexed: {updated} sidecar(s) changed, {len(errors)} error(s)")
+    report_stale_embeddings(cfg, tagger)
     return 1 if errors else 0
 
 

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from resnet_watch.config import Config, load_config
 
-__all__ = ["add_parsers"]
+__all__ = ["add_parsers", "custom_tagger", "report_stale_embeddings"]
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -55,6 +55,28 @@ def _classifier(cfg: Config, model: str | None) -> Any:
         model or cfg.model.name, cfg.model.weights_dir, threads, runtime=cfg.model.runtime
     )
     return classifier
+
+
+def custom_tagger(cfg: Config) -> Any:
+    """A CustomTagger with the configured head, if any (no model loaded: the head's own
+    model is what stored embeddings are checked against)."""
+    from resnet_watch.custom import CustomTagger
+    from resnet_watch.heads import load_head
+
+    tagger = CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots)
+    if cfg.custom.head is not None and cfg.custom.head.exists():
+        tagger.set_head(load_head(cfg.custom.head))
+    return tagger
+
+
+def report_stale_embeddings(cfg: Config, tagger: Any) -> None:
+    """After ``reindex``: which images the custom head cannot judge without the model."""
+    from resnet_watch.relabel import relabel_library
+
+    if tagger.head is None:
+        return
+    report = relabel_library(cfg.inbox.paths, cfg.sidecar.suffix, tagger)
+    _report_needs_model(report.needs_model, report.no_embedding, tagger.head.model)
 
 
 # --- learn --------------------------------------------------------------------------------
