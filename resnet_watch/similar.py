@@ -4,7 +4,8 @@ Three separate kinds of group, because a user acts on them differently:
 - exact: the same bytes (sha256), wherever they are;
 - near: the same picture again, resized, re-encoded or slightly cropped (cosine of the
   embeddings >= ``near``; measured in README, "Near-duplicates");
-- burst: different shots of one moment (cosine >= ``burst`` and taken within ``seconds``).
+- burst: different shots of one moment (cosine >= ``burst`` and EXIF capture times within
+  ``seconds``; without EXIF times there is no burst).
 Nothing here deletes or moves a file: groups are for looking at.
 """
 
@@ -47,7 +48,9 @@ class Item:
     sha256: str
     vector: npt.NDArray[np.float32]
     model: str
-    taken: float  # seconds since the epoch: EXIF DateTimeOriginal, else file mtime
+    # EXIF DateTimeOriginal as epoch seconds; None when unknown (a file's mtime says when it
+    # was copied, not shot: files copied together would all look like one burst)
+    taken: float | None
 
 
 @dataclass(frozen=True)
@@ -63,9 +66,8 @@ def item_from_record(image: Path, record: dict[str, object], taken: float | None
     file = record.get("file")
     if embedding is None or not isinstance(file, dict):
         return None
-    mtime = float(file.get("mtime_ns") or 0) / 1e9
     sha = str(file.get("sha256") or "")
-    return Item(image, sha, embedding.vector, embedding.model, taken if taken else mtime)
+    return Item(image, sha, embedding.vector, embedding.model, taken)
 
 
 class _Union:
@@ -144,7 +146,7 @@ def find_groups(
         for i, j, cos in _pairs(vectors, min(near, burst)):
             if cos >= near:
                 near_pairs.append((i, j, cos))
-            elif abs(same[i].taken - same[j].taken) <= seconds:
+            elif _within(same[i].taken, same[j].taken, seconds):
                 burst_u.join(i, j)
                 root = burst_u.find(i)
                 burst_low[root] = min(burst_low.get(root, 1.0), cos)
@@ -155,6 +157,10 @@ def find_groups(
         groups += _collect("near", same, near_u, _roots(near_u, near_low))
         groups += _collect("burst", same, burst_u, _roots(burst_u, burst_low))
     return groups
+
+
+def _within(a: float | None, b: float | None, seconds: float) -> bool:
+    return a is not None and b is not None and abs(a - b) <= seconds
 
 
 def _roots(union: _Union, low: dict[int, float]) -> dict[int, float]:
