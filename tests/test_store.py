@@ -9,7 +9,6 @@ import numpy as np
 from structlog.testing import capture_logs
 
 from resnet_watch.embedding import decode
-
 from resnet_watch.models.spec import Label
 from resnet_watch.pipeline import Classified, Failed, Skipped
 from resnet_watch.sidecar import FileFacts, read_sidecar
