@@ -95,7 +95,8 @@ class CustomTagger:
                 tags.append(f"{prefix}{SCREENSHOTS_ALBUM}")
                 custom["albums"].append(SCREENSHOTS_ALBUM)
                 custom["screenshot"] = list(evidence.reasons)
-        for album in custom["albums"]:
-            if album not in albums:
-                albums.append(album)
+        # record only the albums this step added, so a re-tag removes exactly those (a class
+        # may share its name with a built-in album: "Cats")
+        custom["albums"] = [a for a in dict.fromkeys(custom["albums"]) if a not in albums]
+        albums.extend(custom["albums"])
         return {"tags": tags, "albums": albums, "custom": custom}

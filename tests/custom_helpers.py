@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 
 from resnet_watch.embedding import encode
 from resnet_watch.heads import Head, train_head
+from resnet_watch.models.photos import ai_benchmark_photos
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.sidecar import FileFacts, result_record, sidecar_path, write_sidecar
 from tests.fakes import FAKE_INFO
@@ -55,3 +57,22 @@ def classified_image(
     )
     write_sidecar(sidecar_path(image, ".resnet-watch.json"), record)
     return image, record
+
+
+def data_dir() -> Path:
+    return ai_benchmark_photos()[0].parent.parent
+
+
+def make_examples(root: Path) -> Path:
+    """examples/Cats, examples/Streets (10 real photos each) and examples/_none (10)."""
+    cats, streets = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10), (0, 2, 4, 5, 6, 13, 14, 15, 16, 17)
+    picks = {
+        "Cats": [data_dir() / "segmentation" / f"{i}.jpg" for i in cats],
+        "Streets": [data_dir() / "enhancement" / f"{i}.jpg" for i in streets],
+        "_none": ai_benchmark_photos()[40:50],
+    }
+    for name, photos in picks.items():
+        (root / name).mkdir(parents=True)
+        for photo in photos:
+            shutil.copy(photo, root / name / photo.name)
+    return root

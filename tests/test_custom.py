@@ -67,3 +67,15 @@ def test_load_refuses_a_head_for_another_model(tmp_path: Path) -> None:
     ok = tagger.load(path, FAKE_INFO.name, FAKE_INFO.weights_sha256)
     assert ok.loaded and ok.classes == ("Receipts", "Rex")
     assert tagger.load(tmp_path / "missing.json", FAKE_INFO.name, "x").loaded is False
+
+
+def test_a_class_named_like_a_built_in_album_does_not_remove_it_on_retag(tmp_path: Path) -> None:
+    """Class "Cats" and the built-in album "Cats": dropping the head keeps the built-in one."""
+    image, record = classified_image(tmp_path, "rex.jpg", pattern(0, seed=99))
+    record["albums"] = ["Rex"]  # the built-in rules already put it in an album "Rex"
+    tagger = tagger_with_head()
+    record.update(tagger.fields(image, record))
+    assert record["albums"] == ["Rex"] and "Custom/Rex" in record["tags"]
+    tagger.set_head(None)
+    fields = tagger.fields(image, record)
+    assert fields["albums"] == ["Rex"] and "Custom/Rex" not in fields["tags"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,28 +12,10 @@ import yaml
 from resnet_watch.cli import main
 from resnet_watch.models.photos import ai_benchmark_photos
 from resnet_watch.sidecar import read_sidecar, sidecar_path, write_sidecar
+from tests.custom_helpers import data_dir, make_examples
 from tests.daemon_helpers import shipped_photo
 
 SUFFIX = ".resnet-watch.json"
-
-
-def data_dir() -> Path:
-    return ai_benchmark_photos()[0].parent.parent
-
-
-def make_examples(root: Path) -> Path:
-    """examples/Cats, examples/Streets (10 real photos each) and examples/_none (10)."""
-    cats, streets = (0, 1, 2, 3, 4, 5, 6, 7, 9, 10), (0, 2, 4, 5, 6, 13, 14, 15, 16, 17)
-    picks = {
-        "Cats": [data_dir() / "segmentation" / f"{i}.jpg" for i in cats],
-        "Streets": [data_dir() / "enhancement" / f"{i}.jpg" for i in streets],
-        "_none": ai_benchmark_photos()[40:50],
-    }
-    for name, photos in picks.items():
-        (root / name).mkdir(parents=True)
-        for photo in photos:
-            shutil.copy(photo, root / name / photo.name)
-    return root
 
 
 @pytest.fixture(scope="module")
