@@ -34,7 +34,11 @@ def small_head(model: ModelInfo = FAKE_INFO) -> Head:
 
 
 def classified_image(
-    folder: Path, name: str, vector: np.ndarray | None, model: ModelInfo = FAKE_INFO
+    folder: Path,
+    name: str,
+    vector: np.ndarray | None,
+    model: ModelInfo = FAKE_INFO,
+    sha256: str = "f" * 64,
 ) -> tuple[Path, dict[str, Any]]:
     """A JPEG with a result sidecar holding ``vector`` (or no embedding at all)."""
     from PIL import Image
@@ -46,7 +50,7 @@ def classified_image(
     if vector is not None:
         extra["embedding"] = encode(vector, model)
     record = result_record(
-        FileFacts(image.name, st.st_size, st.st_mtime_ns, "f" * 64),
+        FileFacts(image.name, st.st_size, st.st_mtime_ns, sha256),
         width=64,
         height=48,
         fmt="JPEG",
