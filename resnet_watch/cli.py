@@ -7,6 +7,7 @@ Heavy imports (torch, Pillow, watchdog) happen inside the subcommands, so
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -61,13 +62,15 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     faulthandler.enable()  # a watchdog SIGABRT then leaves every thread's stack in the log
     enrich, write_extras, extras = build_extras(cfg)
+    custom = CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots)
+    extras = dataclasses.replace(extras, extra_albums=custom.album_names)
     daemon = Daemon(
         cfg,
         enrich=enrich,
         write_extras=write_extras,
         housekeeping=extras.prune,
         reconfigure_logging=lambda new: _configure_logging(new),
-        custom=CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots),
+        custom=custom,
     )
     return daemon.run()
 
@@ -328,6 +331,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from resnet_watch.custom_cli import custom_tagger, report_stale_embeddings
 
     tagger = custom_tagger(cfg)
+    extras = dataclasses.replace(extras, extra_albums=tagger.album_names)
     updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras, tagger.fields)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)

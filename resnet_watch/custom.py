@@ -64,6 +64,12 @@ class CustomTagger:
             self._head = head
         return HeadStatus(str(path), True, head.classes)
 
+    def album_names(self) -> tuple[str, ...]:
+        """The albums this tagger can assign (album folders keep these)."""
+        head = self._head
+        names = head.classes if head is not None else ()
+        return (*names, SCREENSHOTS_ALBUM) if self.screenshots else names
+
     def set_head(self, head: Head | None) -> None:
         with self._lock:
             self._head = head

@@ -79,3 +79,36 @@ def test_a_class_named_like_a_built_in_album_does_not_remove_it_on_retag(tmp_pat
     tagger.set_head(None)
     fields = tagger.fields(image, record)
     assert fields["albums"] == ["Rex"] and "Custom/Rex" not in fields["tags"]
+
+
+def test_album_folders_keep_custom_class_folders_at_housekeeping(tmp_path: Path) -> None:
+    """A custom class's album folder of links survives the prune of unconfigured albums."""
+    import dataclasses as dc
+
+    import yaml
+
+    from resnet_watch.config import load_config
+    from resnet_watch.extras import build_extras
+
+    albums_dir = tmp_path / "albums"
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "inbox": {"paths": [str(tmp_path / "inbox")]},
+                "album_folders": {"enabled": True, "dir": str(albums_dir)},
+                "sidecar": {"xmp": False},
+                "log": {"file": None},
+            }
+        )
+    )
+    cfg = load_config(config, environ={})
+    image, record = classified_image(tmp_path / "inbox", "rex.jpg", pattern(0, seed=99))
+    tagger = tagger_with_head()
+    record.update(tagger.fields(image, record))
+    _enrich, write_files, extras = build_extras(cfg)
+    extras = dc.replace(extras, extra_albums=tagger.album_names)
+    write_files(image, record)
+    assert len(list((albums_dir / "Rex").iterdir())) == 1
+    extras.prune()
+    assert len(list((albums_dir / "Rex").iterdir())) == 1
