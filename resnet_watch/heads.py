@@ -209,7 +209,10 @@ def save_head(head: Head, path: Path) -> None:
         "centroids": base64.b64encode(centroids.tobytes()).decode("ascii"),
     }
     data = json.dumps(doc, indent=2).encode() + b"\n"
-    fsutil.atomic_write_bytes(path, data, 0o644)
+    try:
+        fsutil.atomic_write_bytes(path, data, 0o644)
+    except OSError as exc:
+        raise HeadError(f"cannot write the head file {path}: {exc.strerror or exc}") from None
 
 
 def load_head(path: Path) -> Head:

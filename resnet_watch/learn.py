@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from resnet_watch.embedding import decode
-from resnet_watch.errors import HeadError
+from resnet_watch.errors import HeadError, ImageError
 from resnet_watch.heads import NONE_CLASS, Head
 from resnet_watch.models.photos import IMAGE_SUFFIXES, load_batch
 from resnet_watch.models.spec import Classifier
@@ -79,12 +79,20 @@ def embed_paths(
     todo = [i for i, row in enumerate(rows) if row is None]
     for start in range(0, len(todo), batch):
         chunk = todo[start : start + batch]
-        arrays = load_batch([paths[i] for i in chunk], classifier.preprocess)
+        arrays = np.concatenate([_load_one(paths[i], classifier) for i in chunk])
         for i, pred in zip(chunk, classifier.classify(arrays, 1), strict=True):
             rows[i] = np.asarray(pred.features, np.float32)
         if progress is not None:
             progress(len(chunk))
     return np.stack([r for r in rows if r is not None]).astype(np.float32)
+
+
+def _load_one(path: Path, classifier: Classifier) -> Matrix:
+    """One photo as a batch of one; HeadError names a photo that cannot be an example."""
+    try:
+        return load_batch([path], classifier.preprocess)
+    except (ImageError, OSError) as exc:
+        raise HeadError(f"{path}: cannot use this photo as an example: {exc}") from None
 
 
 @dataclass(frozen=True)

@@ -105,3 +105,10 @@ def test_no_classes_is_an_error() -> None:
     """Training with no class folders says what is expected."""
     with pytest.raises(HeadError, match="one folder"):
         train_head({}, model="m", weights_sha256=SHA)
+
+
+def test_an_unwritable_head_path_is_a_clear_error(tmp_path: Path) -> None:
+    """Saving into a folder that does not exist names the path instead of a traceback."""
+    head, _ = trained()
+    with pytest.raises(HeadError, match="cannot write the head file"):
+        save_head(head, tmp_path / "no" / "such" / "head.json")

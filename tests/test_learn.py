@@ -114,3 +114,11 @@ def test_embed_paths_reuses_a_sidecar_from_the_same_model(
     write_sidecar(sidecar_path(photo, ".resnet-watch.json"), record)
     got = embed_paths(effnet_classifier, [photo])
     assert np.allclose(got[0], stored, atol=0.03)
+
+
+def test_a_broken_example_photo_is_named(effnet_classifier: Any, tmp_path: Path) -> None:
+    """A truncated JPEG among the examples stops learn with an error naming that file."""
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(ai_benchmark_photos()[0].read_bytes()[:200])
+    with pytest.raises(HeadError, match=r"broken\.jpg: cannot use this photo as an example"):
+        embed_paths(effnet_classifier, [ai_benchmark_photos()[1], broken], suffix=None)
