@@ -26,9 +26,10 @@ def _load(args: argparse.Namespace) -> Config:
 class _Bar:
     """A one-line progress bar with a rate on stderr (TTY only)."""
 
-    def __init__(self, total: int, what: str, stream: TextIO = sys.stderr) -> None:
-        self.total, self.what, self.stream = total, what, stream
-        self.enabled = stream.isatty() and total > 5
+    def __init__(self, total: int, what: str, stream: TextIO | None = None) -> None:
+        self.total, self.what = total, what
+        self.stream = stream or sys.stderr  # looked up now: sys.stderr may have been replaced
+        self.enabled = self.stream.isatty() and total > 5
         self.started = time.monotonic()
 
     def show(self, done: int) -> None:
