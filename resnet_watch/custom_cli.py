@@ -15,6 +15,8 @@ from resnet_watch.config import Config, load_config
 
 __all__ = ["add_parsers", "custom_tagger", "report_stale_embeddings"]
 
+RECOMMENDED_EXAMPLES = 5
+
 
 def _load(args: argparse.Namespace) -> Config:
     from resnet_watch.cli import _default_config_path
@@ -96,6 +98,9 @@ def cmd_learn(args: argparse.Namespace) -> int:
     from resnet_watch.learn import embed_paths, evaluate_head, example_folders
 
     classes, negatives = example_folders(Path(args.examples))
+    for name, photos in classes.items():
+        if len(photos) < RECOMMENDED_EXAMPLES:
+            print(f"  note: {name} has {len(photos)} photos; 5-50 per class work best")
     classifier = _classifier(cfg, args.model)
     info = classifier.info
     paths = [p for name in sorted(classes) for p in classes[name]] + negatives
