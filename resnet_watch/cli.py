@@ -7,6 +7,7 @@ Heavy imports (torch, Pillow, watchdog) happen inside the subcommands, so
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -55,17 +56,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     _configure_logging(cfg)
     import faulthandler
 
+    from resnet_watch.custom import CustomTagger
     from resnet_watch.daemon import Daemon
     from resnet_watch.extras import build_extras
 
     faulthandler.enable()  # a watchdog SIGABRT then leaves every thread's stack in the log
     enrich, write_extras, extras = build_extras(cfg)
+    custom = CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots)
+    extras = dataclasses.replace(extras, extra_albums=custom.album_names)
     daemon = Daemon(
         cfg,
         enrich=enrich,
         write_extras=write_extras,
         housekeeping=extras.prune,
         reconfigure_logging=lambda new: _configure_logging(new),
+        custom=custom,
     )
     return daemon.run()
 
@@ -347,10 +352,15 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from resnet_watch.library import reindex
 
     _enrich, _after, extras = build_extras(cfg)
-    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras)
+    from resnet_watch.custom_cli import custom_tagger, report_stale_embeddings
+
+    tagger = custom_tagger(cfg)
+    extras = dataclasses.replace(extras, extra_albums=tagger.album_names)
+    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras, tagger.fields)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     print(f"reindexed: {updated} sidecar(s) changed, {len(errors)} error(s)")
+    report_stale_embeddings(cfg, tagger)
     return 1 if errors else 0
 
 
@@ -454,6 +464,10 @@ def build_parser() -> argparse.ArgumentParser:
         "reindex", parents=[common], help="recompute tags/albums/XMP from sidecars (no model)"
     )
     p.set_defaults(func=cmd_reindex)
+
+    from resnet_watch import custom_cli
+
+    custom_cli.add_parsers(sub, common)
 
     from resnet_watch import bench
 

@@ -32,6 +32,7 @@ __all__ = [
     "ENV_PREFIX",
     "AlbumFoldersConfig",
     "Config",
+    "CustomConfig",
     "InboxConfig",
     "LimitsConfig",
     "LogConfig",
@@ -154,6 +155,17 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class CustomConfig:
+    """Your own categories (issue 16): the head ``resnet-watch learn`` writes, and whether
+    sidecars keep the feature vector that custom classes, ``similar`` and ``dupes`` read."""
+
+    head: Path | None = Path("custom-head.json")  # absent file: no custom classes
+    keep_embeddings: bool = True
+    tag_group: str = "Custom"  # tags are <xmp_root>/<tag_group>/<Class>
+    screenshots: bool = True  # the "Screenshots" album from model-free evidence
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: InboxConfig = field(default_factory=InboxConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
@@ -165,6 +177,7 @@ class Config:
     tags: TagsConfig = field(default_factory=TagsConfig)
     album_folders: AlbumFoldersConfig = field(default_factory=AlbumFoldersConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    custom: CustomConfig = field(default_factory=CustomConfig)
     albums: Mapping[str, Any] | None = None  # None: the built-in default albums
     source: Path | None = None  # the file this was loaded from, if any
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from resnet_watch import __version__
 from resnet_watch.config import Config, auto_threads, load_config
+from resnet_watch.custom import CustomTagger
 from resnet_watch.errors import ConfigError, WeightsError
 from resnet_watch.imaging import ImageLimits
 from resnet_watch.logs import get_logger
@@ -43,6 +44,7 @@ __all__ = ["Daemon", "build_pipeline_settings", "memory_trimmer", "rss_bytes"]
 # Settings SIGHUP can apply to a running daemon; everything else needs a restart.
 _RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
 _RELOADABLE |= {"pipeline.retry_backoff_seconds", "pipeline.batch_wait_ms"}
+_RELOADABLE |= {"custom.head", "custom.screenshots"}  # the head file is re-read on SIGHUP
 
 
 def rss_bytes() -> int:
@@ -137,8 +139,10 @@ class Daemon:
         write_extras: Any = None,
         housekeeping: Callable[[], object] | None = None,
         reconfigure_logging: Callable[[Config], None] | None = None,
+        custom: CustomTagger | None = None,
     ) -> None:
         self.cfg = cfg
+        self.custom = custom
         self.log = get_logger("resnet_watch.daemon")
         self._enrich = enrich
         self._write_extras = write_extras
@@ -204,17 +208,20 @@ class Daemon:
             weights_sha256=info.weights_sha256,
             fixture=info.fixture,
         )
+        self._load_head(cfg)
         store = SidecarStore(
             StoreSettings(
                 suffix=cfg.sidecar.suffix,
                 retries=cfg.pipeline.retries,
                 backoff_seconds=cfg.pipeline.retry_backoff_seconds,
                 reclassify_on_model_change=cfg.model.reclassify_on_change,
+                keep_embeddings=cfg.custom.keep_embeddings,
             ),
             info,
             get_logger("resnet_watch.images"),
             enrich=self._enrich,
             write_extras=self._write_extras,
+            customize=self.custom.fields if self.custom is not None else None,
         )
         for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
             self.log.info("temp_file_removed", path=str(removed))
@@ -260,6 +267,19 @@ class Daemon:
         finally:
             self._shutdown()
         return 0
+
+    def _load_head(self, cfg: Config) -> None:
+        """(Re)load the custom-class head; a bad or foreign head leaves custom classes off."""
+        if self.custom is None or self.model_info is None:
+            return
+        self.custom.screenshots = cfg.custom.screenshots
+        info = self.model_info
+        status = self.custom.load(cfg.custom.head, info.name, info.weights_sha256)
+        if status.error:
+            self.log.error("custom_head_refused", path=status.path, error=status.error)
+            print(f"resnet-watch: {status.error}", file=sys.stderr)
+        elif status.loaded:
+            self.log.info("custom_head_loaded", path=status.path, classes=list(status.classes))
 
     # --- status for the web UI and ops endpoints --------------------------------------
 
@@ -412,6 +432,7 @@ class Daemon:
         self.log.info("config_reloaded", applied=applied, needs_restart=needs_restart)
         if not needs_restart:
             self.cfg = new
+        self._load_head(new)
         if self.watcher is not None:
             self.watcher.rescan()
         self.notifier.ready(self._status_line())

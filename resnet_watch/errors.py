@@ -11,7 +11,8 @@ ResnetWatchError
 │   ├── CorruptImage       truncated or undecodable data
 │   └── UnreadableFile     permission denied, vanished, not a regular file, symlink out
 ├── SidecarError           the sidecar could not be written (disk full, read-only dir, name)
-└── InstallRefused         install-service cannot do what was asked (needs root, ...)
+├── InstallRefused         install-service cannot do what was asked (needs root, ...)
+└── HeadError              a custom-class head is missing, damaged or for another model
 
 ``ImageError.kind`` is the short, stable string recorded in failure sidecars.
 """
@@ -21,6 +22,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "CorruptImage",
+    "HeadError",
     "ImageError",
     "ImageTooLarge",
     "InstallRefused",
@@ -88,3 +90,7 @@ class SidecarError(ResnetWatchError):
 
 class InstallRefused(ResnetWatchError):
     """install-service cannot do what was asked; the message says what it needs."""
+
+
+class HeadError(ResnetWatchError):
+    """A custom-class head cannot be used; the message says why and what to run."""

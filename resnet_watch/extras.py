@@ -7,7 +7,7 @@ on existing sidecars, so a rule change never needs the model.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +58,8 @@ class Extras:
 
     cfg: Config
     rules: tuple[AlbumRule, ...]
+    # albums made outside the rules (custom classes, Screenshots): their folders are kept
+    extra_albums: Callable[[], Collection[str]] = tuple
 
     def enrich(self, labels: Sequence[Label]) -> Mapping[str, Any]:
         result = assign(
@@ -100,7 +102,8 @@ class Extras:
         folders = self.cfg.album_folders
         if not folders.enabled:
             return 0
-        return prune_album_links(folders.dir, albums={r.name for r in self.rules})
+        keep = {r.name for r in self.rules} | set(self.extra_albums())
+        return prune_album_links(folders.dir, albums=keep)
 
 
 def build_extras(cfg: Config) -> tuple[Enricher, WriteExtras, Extras]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +48,14 @@ def _labels(record: dict[str, Any]) -> list[Label]:
     ]
 
 
-def reindex(roots: Sequence[Path], suffix: str, extras: Extras) -> tuple[int, list[str]]:
-    """Recompute tags, albums, XMP and album links from stored labels; (updated, errors)."""
+def reindex(
+    roots: Sequence[Path],
+    suffix: str,
+    extras: Extras,
+    customize: Callable[[Path, Mapping[str, Any]], Mapping[str, Any]] | None = None,
+) -> tuple[int, list[str]]:
+    """Recompute tags, albums, XMP and album links from stored labels (and custom classes
+    from stored embeddings, via ``customize``); (updated, errors)."""
     updated, errors = 0, []
     for path in iter_sidecars(roots, suffix):
         record = read_sidecar(path)
@@ -59,6 +65,8 @@ def reindex(roots: Sequence[Path], suffix: str, extras: Extras) -> tuple[int, li
         if not os.path.lexists(image):
             continue
         fresh = dict(extras.enrich(_labels(record)))
+        if customize is not None:
+            fresh.update(customize(image, {**record, **fresh}))
         if any(record.get(k) != v for k, v in fresh.items()):
             record.update(fresh)
             try:

@@ -60,6 +60,8 @@ class Classified:
     format: str
     labels: list[Label]
     elapsed_ms: float
+    # the model's pooled feature vector: custom classes and near-duplicates read it later
+    features: npt.NDArray[np.float32] | None = None
 
 
 @dataclass(frozen=True)
@@ -361,7 +363,7 @@ class Pipeline:
             return
         batch = np.stack([p.array for p in prepared])
         try:
-            results = self._model.predict(batch, self._settings.top_k)
+            results = self._model.classify(batch, self._settings.top_k)
             self.counters.batches += 1
         except Exception as exc:
             for p in prepared:
@@ -370,10 +372,15 @@ class Pipeline:
         finally:
             del batch
         done = time.perf_counter()
-        for p, labels in zip(prepared, results, strict=True):
+        for p, result in zip(prepared, results, strict=True):
+            labels = result.labels
             kept = [lab for lab in labels if lab.score >= self._settings.min_score] or labels[:1]
             elapsed = (done - p.started) * 1000
-            self._emit(Classified(p.path, p.facts, p.width, p.height, p.format, kept, elapsed))
+            self._emit(
+                Classified(
+                    p.path, p.facts, p.width, p.height, p.format, kept, elapsed, result.features
+                )
+            )
         prepared.clear()
 
     def _emit(self, outcome: Outcome) -> None:

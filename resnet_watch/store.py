@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resnet_watch.embedding import encode
 from resnet_watch.errors import SidecarError
 from resnet_watch.models.spec import Label, ModelInfo
 from resnet_watch.pipeline import Classified, Failed, Outcome, Skipped
@@ -28,13 +29,16 @@ from resnet_watch.sidecar import (
     write_sidecar,
 )
 
-__all__ = ["Enricher", "SidecarStore", "StoreSettings"]
+__all__ = ["Customize", "Enricher", "SidecarStore", "StoreSettings"]
 
 # Adds fields (tags, albums) to a result record before it is written.
 Enricher = Callable[[list[Label]], Mapping[str, Any]]
 # Writes what goes beside the JSON sidecar (XMP, album links) just before it; errors are
 # logged and do not stop the JSON sidecar.
 WriteExtras = Callable[[Path, Mapping[str, Any]], None]
+# Fields (custom-class tags/albums) computed from a finished record and its image; the
+# same function re-tags stored records, so it reads only what the record holds.
+Customize = Callable[[Path, Mapping[str, Any]], Mapping[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class StoreSettings:
     retries: int = 3
     backoff_seconds: float = 10.0
     reclassify_on_model_change: bool = True
+    keep_embeddings: bool = True  # the feature vector in each sidecar (custom classes, dupes)
 
 
 class SidecarStore:
@@ -56,6 +61,7 @@ class SidecarStore:
         *,
         enrich: Enricher | None = None,
         write_extras: WriteExtras | None = None,
+        customize: Customize | None = None,
     ) -> None:
         self._settings = settings
         self._model = model
@@ -64,6 +70,7 @@ class SidecarStore:
         self._write_extras = write_extras
         # the fields enrich adds; a result written without them is redone (policy.decide)
         self._required = ("tags", "albums") if enrich is not None else ()
+        self._customize = customize
         # write failures cannot be recorded on disk; count them here (bounded)
         self._write_failures: OrderedDict[str, int] = OrderedDict()
 
@@ -92,6 +99,8 @@ class SidecarStore:
 
     def _record_result(self, out: Classified) -> float | None:
         extra = dict(self._enrich(out.labels)) if self._enrich else {}
+        if out.features is not None and self._settings.keep_embeddings:
+            extra["embedding"] = encode(out.features, self._model)
         record = result_record(
             out.facts,
             width=out.width,
@@ -102,6 +111,11 @@ class SidecarStore:
             elapsed_ms=out.elapsed_ms,
             extra=extra,
         )
+        if self._customize is not None:
+            try:
+                record.update(self._customize(out.path, record))
+            except Exception as exc:  # custom tags are extra: never lose the labels for them
+                self._log.warning("custom_tags_failed", path=str(out.path), error=str(exc))
         if self._write_extras is not None:
             # XMP and album links first: the JSON sidecar is the commit marker, so a crash
             # between the two is redone at the next start instead of leaving no XMP.

@@ -11,7 +11,7 @@ import threading
 import numpy as np
 import numpy.typing as npt
 
-from resnet_watch.models.spec import Label, ModelInfo, Preprocess
+from resnet_watch.models.spec import Label, ModelInfo, Prediction, Preprocess
 
 FAKE_INFO = ModelInfo(
     name="fake-colour-test-double",
@@ -43,7 +43,9 @@ class FakeClassifier:
     def preprocess(self) -> Preprocess:
         return Preprocess(32, 32, "bilinear", (0.0, 0.0, 0.0), (255.0, 255.0, 255.0))
 
-    def predict(self, batch: npt.NDArray[np.float32], top_k: int) -> list[list[Label]]:
+    def classify(self, batch: npt.NDArray[np.float32], top_k: int) -> list[Prediction]:
+        """Labels by dominant channel; "features" are the 4x4-pooled pixels (48 values), so
+        similar pictures get similar vectors, like a real model's."""
         self.gate.wait()
         if self.delay:
             import time
@@ -55,10 +57,14 @@ class FakeClassifier:
             means = image.reshape(3, -1).mean(axis=1)
             probs = np.exp(means * 10) / np.exp(means * 10).sum()
             order = np.argsort(-probs)[:top_k]
-            out.append(
-                [
-                    Label(rank + 1, int(i), f"n0000000{i}", _NAMES[i], float(probs[i]))
-                    for rank, i in enumerate(order)
-                ]
-            )
+            labels = [
+                Label(rank + 1, int(i), f"n0000000{i}", _NAMES[i], float(probs[i]))
+                for rank, i in enumerate(order)
+            ]
+            side = image.shape[1] // 4
+            pooled = image[:, : side * 4, : side * 4].reshape(3, 4, side, 4, side).mean((2, 4))
+            out.append(Prediction(labels, pooled.reshape(-1).astype(np.float32)))
         return out
+
+    def predict(self, batch: npt.NDArray[np.float32], top_k: int) -> list[list[Label]]:
+        return [p.labels for p in self.classify(batch, top_k)]

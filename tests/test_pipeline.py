@@ -58,6 +58,18 @@ def test_each_image_gets_its_own_labels(tmp_path: Path) -> None:
     assert got[red].facts.sha256 is not None and len(got[red].facts.sha256) == 64
 
 
+def test_each_image_carries_its_own_feature_vector(tmp_path: Path) -> None:
+    """The model's feature vector reaches the sink with the image it belongs to."""
+    red = make(tmp_path / "red.png", (250, 10, 10))
+    blue = make(tmp_path / "blue.png", (10, 10, 250))
+    got = run([red, blue]).by_path()
+    red_out, blue_out = got[red], got[blue]
+    assert isinstance(red_out, Classified) and isinstance(blue_out, Classified)
+    assert red_out.features is not None and blue_out.features is not None
+    assert red_out.features.shape == (48,)
+    assert red_out.features[:16].mean() > blue_out.features[:16].mean()  # the red channel
+
+
 def test_bursts_are_batched(tmp_path: Path) -> None:
     """A burst is classified in batches up to batch_size, not one by one."""
     paths = [make(tmp_path / f"{i}.png", (i * 10, 0, 0)) for i in range(20)]
@@ -208,7 +220,7 @@ def test_model_error_fails_the_batch_not_the_pipeline(tmp_path: Path) -> None:
     first = make(tmp_path / "a.png", (1, 1, 1))
     later = make(tmp_path / "b.png", (1, 1, 1))
     model = FakeClassifier()
-    original = model.predict
+    original = model.classify
     calls = {"n": 0}
 
     def flaky(batch, top_k):
@@ -217,7 +229,7 @@ def test_model_error_fails_the_batch_not_the_pipeline(tmp_path: Path) -> None:
             raise RuntimeError("boom")
         return original(batch, top_k)
 
-    model.predict = flaky  # type: ignore[method-assign]
+    model.classify = flaky  # type: ignore[method-assign]
     sink = Collector()
     p = Pipeline(model, PipelineSettings(limits=LIMITS), sink)
     p.start()

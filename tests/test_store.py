@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 from structlog.testing import capture_logs
 
+from resnet_watch.embedding import decode
 from resnet_watch.models.spec import Label
 from resnet_watch.pipeline import Classified, Failed, Skipped
 from resnet_watch.sidecar import FileFacts, read_sidecar
@@ -22,11 +24,10 @@ def store(**kw) -> SidecarStore:
     return SidecarStore(StoreSettings(**kw), FAKE_INFO, structlog.get_logger("t"))
 
 
-def classified(path: Path) -> Classified:
+def classified(path: Path, features: np.ndarray | None = None) -> Classified:
     st = path.stat()
-    return Classified(
-        path, FileFacts(path.name, st.st_size, st.st_mtime_ns, "a" * 64), 4, 3, "JPEG", LABELS, 5.0
-    )
+    facts = FileFacts(path.name, st.st_size, st.st_mtime_ns, "a" * 64)
+    return Classified(path, facts, 4, 3, "JPEG", LABELS, 5.0, features)
 
 
 def test_result_is_written_and_logged_once(tmp_path: Path) -> None:
@@ -104,3 +105,43 @@ def test_same_content_refreshes_the_recorded_mtime(tmp_path: Path) -> None:
         )
     record = read_sidecar(tmp_path / "a.jpg.resnet-watch.json")
     assert record is not None and record["file"]["mtime_ns"] == 2
+
+
+def test_the_embedding_is_stored_once_with_its_model(tmp_path: Path) -> None:
+    """A classified image's features land in its sidecar, tagged with the model."""
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"x")
+    features = np.linspace(0, 6, 48, dtype=np.float32)
+    store().sink(classified(image, features))
+    record = read_sidecar(tmp_path / "a.jpg.resnet-watch.json")
+    assert record is not None
+    embedding = decode(record["embedding"])
+    assert embedding is not None and embedding.matches(FAKE_INFO.name, FAKE_INFO.weights_sha256)
+    assert np.allclose(embedding.vector, features, atol=0.03)
+
+
+def test_keep_embeddings_off_stores_none(tmp_path: Path) -> None:
+    """custom.keep_embeddings: false leaves the field out."""
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"x")
+    store(keep_embeddings=False).sink(classified(image, np.ones(48, np.float32)))
+    record = read_sidecar(tmp_path / "a.jpg.resnet-watch.json")
+    assert record is not None and "embedding" not in record
+
+
+def test_a_failing_custom_hook_costs_the_custom_tags_not_the_sidecar(tmp_path: Path) -> None:
+    """An exception while adding custom classes is logged; labels are still written."""
+    import structlog
+
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"x")
+
+    def broken(path: Path, record: object) -> dict[str, object]:
+        raise ValueError("damaged head")
+
+    s = SidecarStore(StoreSettings(), FAKE_INFO, structlog.get_logger("t"), customize=broken)
+    with capture_logs() as logs:
+        s.sink(classified(image, np.ones(48, np.float32)))
+    assert any(e["event"] == "custom_tags_failed" for e in logs)
+    record = read_sidecar(tmp_path / "a.jpg.resnet-watch.json")
+    assert record is not None and record["labels"][0]["name"] == "tabby"

@@ -34,6 +34,7 @@ from resnet_watch.imaging import ImageLimits
 from resnet_watch.sidecar import read_sidecar, sidecar_path
 from resnet_watch.web.activity import StatusProvider, StatusSnapshot
 from resnet_watch.web.files import MEDIA_TYPES, Refused, ref_for, resolve_ref
+from resnet_watch.web.groups import GroupCache
 from resnet_watch.web.index import Entry, LibraryIndex
 from resnet_watch.web.metrics import CONTENT_TYPE, metrics_registry, render_metrics
 from resnet_watch.web.security import SESSION_COOKIE, Guard, SecurityPolicy
@@ -78,6 +79,7 @@ class WebApp:
         self.suffix = cfg.sidecar.suffix
         self.policy = SecurityPolicy(cfg.web.token, cfg.web.bind, is_loopback(cfg.web.bind))
         self.index = LibraryIndex(self.roots, self.suffix)
+        self.groups = GroupCache(self.roots, self.suffix)
         self.thumbs = ThumbCache(
             cfg.web.state_dir / "thumbs",
             cfg.web.thumbnail_cache_mb * 1024 * 1024,
@@ -106,6 +108,7 @@ class WebApp:
             Route("/album", self.album_page),
             Route("/image", self.image_page),
             Route("/search", self.search_page),
+            Route("/similar", self.similar_page),
             Route("/thumb", self.thumb),
             Route("/original", self.original),
             Route("/retry", self.retry, methods=["POST"]),
@@ -328,6 +331,11 @@ class WebApp:
             heading=f"{len(entries)} photo(s) matching {q!r}" if q else "Search labels and tags",
             entries=entries,
         )
+
+    def similar_page(self, request: Request) -> Response:
+        groups, missing = self.groups.groups()
+        groups = [g for g in groups if all(self.ref(p) for p in g.images)]
+        return self.render(request, "groups.html", title="Similar", groups=groups, missing=missing)
 
     def image_page(self, request: Request) -> Response:
         try:

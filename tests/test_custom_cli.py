@@ -1,0 +1,133 @@
+"""The learn, similar and dupes commands, and reindex's report, on real photos."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from typing import Any
+
+import pytest
+import yaml
+
+from resnet_watch.cli import main
+from resnet_watch.models.photos import ai_benchmark_photos
+from resnet_watch.sidecar import read_sidecar, sidecar_path, write_sidecar
+from tests.custom_helpers import data_dir, make_examples
+from tests.daemon_helpers import shipped_photo
+
+SUFFIX = ".resnet-watch.json"
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A config, a learned head, and an inbox of classified photos (sidecars written)."""
+    tmp = tmp_path_factory.mktemp("custom")
+    inbox = tmp / "inbox"
+    inbox.mkdir()
+    config = tmp / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "inbox": {"paths": [str(inbox)]},
+                "model": {"weights_dir": str(tmp / "weights")},
+                "custom": {"head": str(tmp / "head.json")},
+                "log": {"file": None},
+            }
+        )
+    )
+    photos = {
+        "cat.jpg": data_dir() / "segmentation" / "20.jpg",
+        "street.jpg": data_dir() / "enhancement" / "64.jpg",
+        "piano.jpg": ai_benchmark_photos()[36],
+        "astronaut.png": shipped_photo("skimage", "data", "astronaut.png"),
+    }
+    for name, src in photos.items():
+        shutil.copy(src, inbox / name)
+    shutil.copy(photos["cat.jpg"], inbox / "cat copy.jpg")
+    from PIL import Image
+
+    with Image.open(photos["street.jpg"]) as im:
+        im.resize((im.width // 2, im.height // 2)).save(inbox / "street small.jpg", quality=70)
+    assert main(["classify", "--config", str(config), "--write-sidecars", str(inbox)]) == 0
+    return {"tmp": tmp, "inbox": inbox, "config": config}
+
+
+def test_learn_writes_a_head_and_apply_tags_the_library(
+    library: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """learn EXAMPLES --apply: a head file with its manifest, then Custom/<Class> tags on the
+    already-classified photos from their stored embeddings, with a rate printed."""
+    examples = make_examples(library["tmp"] / "examples")
+    cfg = str(library["config"])
+    assert main(["learn", "--config", cfg, str(examples), "--apply"]) == 0
+    out = capsys.readouterr().out
+    assert "learned 2 classes for efficientnet_lite0: Cats (10), Streets (10)" in out
+    assert "negatives (_none): 10" in out and "images/s, no decode, no model" in out
+    head = json.loads((library["tmp"] / "head.json").read_text())
+    assert head["classes"] == ["Cats", "Streets"] and head["examples"] == {
+        "Cats": 10,
+        "Streets": 10,
+    }
+    assert head["model"]["name"] == "efficientnet_lite0" and head["created_at"]
+    inbox = library["inbox"]
+
+    def tags(name: str) -> list[str]:
+        record = read_sidecar(sidecar_path(inbox / name, SUFFIX))
+        assert record is not None
+        return list(record["tags"])
+
+    assert "Custom/Cats" in tags("cat.jpg") and "Custom/Streets" in tags("street.jpg")
+    assert not any(t.startswith("Custom/") for t in tags("piano.jpg") + tags("astronaut.png"))
+    xmp = (inbox / "cat.jpg.xmp").read_text()
+    assert "resnet-watch/Custom/Cats" in xmp and "Cats" in xmp
+
+
+def test_dupes_groups_copies_and_leaves_the_rest(
+    library: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dupes: the byte copy is exact, the half-size re-encode is near; nothing is deleted."""
+    inbox = library["inbox"]
+    before = sorted(p.name for p in inbox.iterdir())
+    assert main(["dupes", "--config", str(library["config"])]) == 0
+    captured = capsys.readouterr()
+    blocks = captured.out.split("\n")
+    exact = blocks.index(next(b for b in blocks if b.startswith("exact")))
+    assert {blocks[exact + 1].strip(), blocks[exact + 2].strip()} == {
+        str(inbox / "cat copy.jpg"),
+        str(inbox / "cat.jpg"),
+    }
+    near = blocks.index(next(b for b in blocks if b.startswith("near")))
+    assert {blocks[near + 1].strip(), blocks[near + 2].strip()} == {
+        str(inbox / "street small.jpg"),
+        str(inbox / "street.jpg"),
+    }
+    assert "nothing was moved or deleted" in captured.err
+    assert sorted(p.name for p in inbox.iterdir()) == before
+
+
+def test_similar_lists_the_nearest_first(
+    library: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """similar PATH: the resized copy of a street scene ranks first."""
+    inbox = library["inbox"]
+    assert main(["similar", "--config", str(library["config"]), str(inbox / "street.jpg")]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.endswith(str(inbox / "street small.jpg"))
+
+
+def test_reindex_after_a_model_change_names_the_images_needing_the_model(
+    library: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An image whose embedding came from another model is listed by reindex."""
+    inbox = library["inbox"]
+    target = sidecar_path(inbox / "astronaut.png", SUFFIX)
+    record = read_sidecar(target)
+    assert record is not None
+    record["embedding"]["model"] = "resnet18"
+    write_sidecar(target, record)
+    assert main(["reindex", "--config", str(library["config"])]) == 0
+    out = capsys.readouterr().out
+    assert "1 image(s) have embeddings from another model and need efficientnet_lite0" in out
+    assert str(inbox / "astronaut.png") in out
+    cat = read_sidecar(sidecar_path(inbox / "cat.jpg", SUFFIX))
+    assert cat is not None and "Custom/Cats" in cat["tags"]  # reindex kept custom tags

@@ -1,0 +1,114 @@
+"""Custom-class heads: training, open-set rejection, the head file, model checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from resnet_watch.errors import HeadError
+from resnet_watch.heads import load_head, save_head, train_head
+
+SHA = "ab" * 32
+
+
+def cluster(center: np.ndarray, n: int, seed: int, spread: float = 0.25) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.abs(center + rng.normal(0, spread, (n, center.size))).astype(np.float32)
+
+
+def centers(dim: int = 64) -> dict[str, np.ndarray]:
+    """Three well-separated non-negative "activation" patterns, like post-ReLU features."""
+    out = {}
+    for k, name in enumerate(["Rex", "Receipts", "Boat"]):
+        c = np.zeros(dim, np.float32)
+        c[k * 16 : k * 16 + 16] = 2.0
+        out[name] = c
+    return out
+
+
+def trained(negatives: np.ndarray | None = None, spread: float = 0.8):
+    examples = {
+        name: cluster(c, 10, seed=i, spread=spread) for i, (name, c) in enumerate(centers().items())
+    }
+    return train_head(examples, model="efficientnet_lite0", weights_sha256=SHA, negatives=negatives)
+
+
+def test_new_photos_of_a_class_get_that_class() -> None:
+    """Most held-out members of each class get it (>= 70%), and none gets another class."""
+    head, cal = trained(spread=0.5)
+    for i, (name, c) in enumerate(centers().items()):
+        matches = [head.match(row) for row in cluster(c, 20, seed=100 + i, spread=0.5)]
+        assert sum(m is not None and m.name == name for m in matches) >= 14
+        assert all(m is None or m.name == name for m in matches)
+    assert cal.loo_recall >= 0.8
+
+
+def test_a_photo_of_none_of_the_classes_gets_none() -> None:
+    """A vector unlike every class is rejected by the calibrated thresholds."""
+    head, _ = trained()
+    other = np.zeros(64, np.float32)
+    other[48:] = 2.0
+    for row in cluster(other, 5, seed=7):
+        assert head.match(row) is None
+
+
+def test_negatives_raise_the_bar_for_lookalikes() -> None:
+    """_none examples resembling a class make the thresholds reject that lookalike."""
+    c = centers()
+    lookalike = c["Rex"] + c["Receipts"] * 0.5
+    probes = cluster(lookalike, 10, seed=11, spread=0.3)
+    without, _ = trained()
+    with_negatives, cal = trained(negatives=cluster(lookalike, 10, seed=12, spread=0.3))
+    rejected_before = sum(without.match(p) is None for p in probes)
+    rejected_after = sum(with_negatives.match(p) is None for p in probes)
+    assert rejected_after >= 9 and rejected_after > rejected_before
+    assert cal.negatives_rejected is not None and cal.negatives_rejected >= 0.9
+
+
+def test_head_file_round_trips_with_its_manifest(tmp_path: Path) -> None:
+    """The saved file names classes, model, thresholds, example counts and date."""
+    head, _ = trained()
+    path = tmp_path / "head.json"
+    save_head(head, path)
+    back = load_head(path)
+    assert back.classes == ("Boat", "Receipts", "Rex")
+    assert back.model == "efficientnet_lite0" and back.weights_sha256 == SHA
+    assert back.thresholds == head.thresholds
+    assert dict(back.examples) == {"Boat": 10, "Receipts": 10, "Rex": 10}
+    assert back.created_at.endswith("Z")
+    probe = cluster(centers()["Boat"], 1, seed=5, spread=0.8)[0]
+    assert back.match(probe) == head.match(probe)
+
+
+def test_a_head_for_another_model_is_refused_with_what_to_do() -> None:
+    """check_model names both models and says to run learn again."""
+    head, _ = trained()
+    head.check_model("efficientnet_lite0", SHA)
+    with pytest.raises(HeadError, match=r"learned with efficientnet_lite0.*resnet18.*learn"):
+        head.check_model("resnet18", "cd" * 32)
+
+
+def test_damaged_or_foreign_head_files_are_named(tmp_path: Path) -> None:
+    """A missing, non-JSON or foreign file gives HeadError naming the file."""
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    foreign = tmp_path / "foreign.json"
+    foreign.write_text('{"format": "something-else"}')
+    for path in (tmp_path / "missing.json", bad, foreign):
+        with pytest.raises(HeadError, match=path.name):
+            load_head(path)
+
+
+def test_no_classes_is_an_error() -> None:
+    """Training with no class folders says what is expected."""
+    with pytest.raises(HeadError, match="one folder"):
+        train_head({}, model="m", weights_sha256=SHA)
+
+
+def test_an_unwritable_head_path_is_a_clear_error(tmp_path: Path) -> None:
+    """Saving into a folder that does not exist names the path instead of a traceback."""
+    head, _ = trained()
+    with pytest.raises(HeadError, match="cannot write the head file"):
+        save_head(head, tmp_path / "no" / "such" / "head.json")
