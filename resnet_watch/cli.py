@@ -70,6 +70,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return daemon.run()
 
 
+# --- worker (several machines) ----------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    if not cfg.queue.url:
+        raise ConfigError("queue.url", "is not set: a worker needs the watcher's Redis URL")
+    if args.processes:
+        import dataclasses
+
+        cfg = dataclasses.replace(
+            cfg, queue=dataclasses.replace(cfg.queue, processes=args.processes)
+        )
+    _configure_logging(cfg)
+    from resnet_watch.queue.connection import require_extra
+
+    require_extra()
+    from resnet_watch.queue.worker import run_worker
+
+    return run_worker(cfg)
+
+
 # --- classify -----------------------------------------------------------------------------
 
 
@@ -389,6 +411,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[common], help="run the daemon (Ctrl-C to stop)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "worker", parents=[common], help="classify photos queued by a watcher (queue.url)"
+    )
+    p.add_argument("--processes", type=int, default=0, help="default: queue.processes")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("classify", parents=[common], help="classify files or folders once")
     p.add_argument("paths", nargs="+", metavar="PATH")
