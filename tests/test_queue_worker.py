@@ -94,4 +94,48 @@ def _events(log: Path) -> list[dict[str, object]]:
     return out
 
 
-_unused = (os, time, move_into, stage_photos)
+def test_poison_file_that_kills_its_worker_is_recorded_failed_after_retries_and_never_loops(
+    tmp_path: Path, redis_server: RedisServer, cleanup: list[DaemonProcess | WorkerProcess]
+) -> None:
+    """A photo that SIGKILLs its worker process on every delivery (test-only crash hook) gets
+    a worker_crashed failure record after pipeline.retries deliveries; it is not sent again,
+    and the worker keeps classifying other photos."""
+    crashes = tmp_path / "crashes.log"
+    w = DaemonProcess(
+        tmp_path,
+        {"queue": {"url": redis_server.url}, "pipeline": {"retries": 2}},
+    ).start()
+    cleanup.append(w)
+    worker = WorkerProcess(
+        tmp_path,
+        "worker",
+        redis_server.url,
+        {"pipeline": {"retries": 2}},
+        module=FAKE_WORKER,
+        env={"RW_TEST_CRASH_LOG": str(crashes)},
+    ).start()
+    cleanup.append(worker)
+    staged = stage_photos(tmp_path / "staging", 3)
+    assert len({p.read_bytes() for p in staged}) == 3  # the counter is per content
+    staged[0] = staged[0].rename(staged[0].with_name("poison.jpg"))
+    poison, *good = move_into(w.inbox, staged)
+    record = wait_until(lambda: read_sidecar_json(poison), 120, "the poison file's record")
+    assert record["status"] == "failed" and record["gave_up"] is True
+    assert record["error"]["kind"] == "worker_crashed"
+    assert len(crashes.read_text().splitlines()) == 2
+    for image in good:
+        assert (
+            wait_until(lambda i=image: read_sidecar_json(i), 60, "a good photo")["status"] == "ok"
+        )
+    # never loops: a later photo goes through the same single queue behind any redelivery,
+    # and a restarted watcher (backlog scan) leaves the failed file alone
+    w.stop()
+    w.start()
+    late = move_into(w.inbox, stage_photos(tmp_path / "staging2", 1, size=(64, 64)))[0]
+    wait_until(lambda: read_sidecar_json(late), 60, "a photo after the poison file")
+    assert len(crashes.read_text().splitlines()) == 2
+    assert worker.alive()
+    assert redis_server.client().llen("resnet-watch") == 0
+
+
+_unused = (os, time)

@@ -138,6 +138,7 @@ class TaskRunner:
         key = deliveries_key(self._settings.prefix, sha)
         deliveries = int(self.redis.incr(key))
         self.redis.expire(key, DELIVERIES_TTL_SECONDS)
+        self._log.debug("task_delivery", path=task.path, sha256=sha, deliveries=deliveries)
         if deliveries > self._settings.retries:
             self.redis.delete(key)
             self._log.error("poison_file_given_up", path=task.path, deliveries=deliveries - 1)
