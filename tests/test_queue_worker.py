@@ -3,6 +3,7 @@ and `resnet-watch worker` processes (the real bundled model, or the fake one for
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -138,4 +139,81 @@ def test_poison_file_that_kills_its_worker_is_recorded_failed_after_retries_and_
     assert redis_server.client().llen("resnet-watch") == 0
 
 
-_unused = (os, time)
+@pytest.mark.slow
+def test_300_photos_survive_a_killed_pool_process_a_killed_worker_and_a_redis_restart(
+    tmp_path: Path, redis_server: RedisServer, cleanup: list[DaemonProcess | WorkerProcess]
+) -> None:
+    """300 photos, 3 worker processes: kill -9 one pool process mid-task, then a whole worker,
+    and restart Redis (losing everything in it) once: every photo ends with exactly one
+    complete sidecar, none is classified after its sidecar was complete, Redis is empty."""
+    max_in_flight = 24
+    w = watcher(
+        tmp_path, redis_server.url, max_in_flight=max_in_flight, result_timeout_seconds=60
+    ).start()
+    cleanup.append(w)
+    fake = {"module": FAKE_WORKER, "env": {"RW_TEST_FAKE_DELAY": "0.05"}}
+    queue = {"queue": {"visibility_timeout_seconds": 5}}
+    a = WorkerProcess(tmp_path, "worker-a", redis_server.url, queue, processes=2, **fake)  # type: ignore[arg-type]
+    b = WorkerProcess(tmp_path, "worker-b", redis_server.url, queue, processes=1, **fake)  # type: ignore[arg-type]
+    cleanup += [a.start(), b.start()]
+    photos = move_into(w.inbox, stage_photos(tmp_path / "staging", 300, size=(64, 64)))
+    client = redis_server.client()
+    longest = [0]
+
+    def done_at_least(n: int) -> bool:
+        with contextlib.suppress(Exception):
+            longest[0] = max(longest[0], int(client.llen("resnet-watch")))
+        return sum(1 for p in photos if sidecar_ok(p)) >= n
+
+    wait_until(lambda: done_at_least(30), 120, "30 photos")
+    busy = a.children()[0]
+    os.kill(busy, signal.SIGKILL)  # one pool process, mid-task (each image takes 50 ms)
+    wait_until(lambda: done_at_least(100), 120, "100 photos")
+    b.kill_all()  # a whole worker machine vanishes, its task unacknowledged
+    wait_until(lambda: done_at_least(160), 120, "160 photos")
+    redis_server.restart()  # no persistence: queued tasks, unacked tasks and replies are lost
+    client = redis_server.client()
+    c = WorkerProcess(tmp_path, "worker-c", redis_server.url, queue, processes=1, **fake)  # type: ignore[arg-type]
+    cleanup.append(c.start())
+    wait_until(lambda: done_at_least(300), 240, "all 300 photos")
+
+    def redis_empty() -> bool:
+        keys = ("resnet-watch", "unacked", "resnet-watch:results")
+        return all(client.llen(k) == 0 for k in keys if client.type(k) == b"list") and (
+            client.hlen("unacked") == 0
+        )
+
+    wait_until(redis_empty, 60, "an empty queue")
+    assert longest[0] <= max_in_flight
+    written = w.classified_counts()
+    finished = {p: _epoch(e["timestamp"]) for p, e in _last_classified(w).items()}
+    late = []
+    for name in ("worker-a", "worker-b", "worker-c"):
+        for e in _events(tmp_path / name / "worker.log"):
+            if e.get("event") == "task_classified" and e["started_at"] > finished[str(e["path"])]:
+                late.append(e)
+    for photo in photos:
+        record = read_sidecar_json(photo)
+        assert record is not None and validate_record(record) == []
+        assert record["status"] == "ok" and record["file"]["size"] == photo.stat().st_size
+        assert written.get(str(photo)) == 1, (photo, written.get(str(photo)))
+    assert late == []
+    assert w.events("queue_redis_restarted")
+
+
+def sidecar_ok(image: Path) -> bool:
+    record = read_sidecar_json(image)
+    return record is not None and record.get("status") == "ok"
+
+
+def _last_classified(w: DaemonProcess) -> dict[str, dict[str, object]]:
+    return {str(e["path"]): e for e in w.events("image_classified")}
+
+
+def _epoch(stamp: object) -> float:
+    import datetime as dt
+
+    return dt.datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+
+
+_unused = (time,)

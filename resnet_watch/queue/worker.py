@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -91,6 +92,7 @@ def classify_task(task: dict[str, Any]) -> None:
     """Celery entry point: run one task and push the reply to the watcher's list."""
     runner = _runner_for_process()
     parsed = Task.from_json(task)
+    began = time.time()
     reply = runner.run(parsed)
     log = get_logger("resnet_watch.worker")
     if reply.status == "ok":
@@ -102,6 +104,7 @@ def classify_task(task: dict[str, Any]) -> None:
             score=round(top.score, 4),
             ms=round(reply.elapsed_ms, 1),
             worker=runner.worker,
+            started_at=round(began, 3),
         )
     elif reply.status == "failed":
         log.warning("task_failed", path=reply.path, kind=reply.kind, error=reply.message)
