@@ -8,6 +8,8 @@ import json
 import os
 import shutil
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,6 +201,70 @@ def test_300_photos_survive_a_killed_pool_process_a_killed_worker_and_a_redis_re
         assert written.get(str(photo)) == 1, (photo, written.get(str(photo)))
     assert late == []
     assert w.events("queue_redis_restarted")
+
+
+def test_redis_down_watcher_says_so_keeps_its_backlog_and_resumes(
+    tmp_path: Path, redis_server: RedisServer, cleanup: list[DaemonProcess | WorkerProcess]
+) -> None:
+    """With Redis stopped the watcher logs queue_unreachable, /healthz answers 503 and doctor
+    fails naming Redis; photos dropped meanwhile are classified once Redis is back."""
+    import httpx
+
+    w = DaemonProcess(
+        tmp_path,
+        {
+            "queue": {"url": redis_server.url},
+            "web": {"enabled": True, "ops_only": True, "port": 0},
+            "pipeline": {"retry_backoff_seconds": 0.5},
+        },
+    ).start()
+    cleanup.append(w)
+    url = str(wait_until(lambda: w.events("web_started"), 30, "web_started")[0]["url"])
+    wait_until(lambda: httpx.get(url + "healthz").status_code == 200, 30, "healthz 200")
+    redis_server.stop()
+    photos = move_into(w.inbox, stage_photos(tmp_path / "staging", 5))
+    wait_until(lambda: w.events("queue_unreachable"), 30, "queue_unreachable")
+    wait_until(lambda: httpx.get(url + "healthz").status_code == 503, 30, "healthz 503")
+    doctor = subprocess.run(
+        [sys.executable, "-m", "resnet_watch", "doctor", "--config", str(w.config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert doctor.returncode == 1 and "Redis at unix://" in doctor.stdout, doctor.stdout
+    assert not any(read_sidecar_json(p) for p in photos)
+    redis_server.start()
+    worker = WorkerProcess(tmp_path, "worker", redis_server.url, module=FAKE_WORKER).start()
+    cleanup.append(worker)
+    for photo in photos:
+        wait_until(lambda p=photo: sidecar_ok(p), 60, f"{photo.name} after Redis returned")
+    wait_until(lambda: w.events("queue_reachable"), 30, "queue_reachable")
+    assert httpx.get(url + "healthz").status_code == 200
+
+
+def test_worker_that_cannot_read_a_path_fails_that_task_not_itself(
+    tmp_path: Path, redis_server: RedisServer, cleanup: list[DaemonProcess | WorkerProcess]
+) -> None:
+    """A worker whose path_map points at a share that is not mounted records a clear
+    unreadable_file failure for the photo and keeps serving tasks."""
+    w = watcher(tmp_path, redis_server.url).start()
+    cleanup.append(w)
+    missing = tmp_path / "not-mounted"
+    worker = WorkerProcess(
+        tmp_path,
+        "worker",
+        redis_server.url,
+        {"queue": {"path_map": {str(w.inbox): str(missing)}}},
+        module=FAKE_WORKER,
+    ).start()
+    cleanup.append(worker)
+    first, second = move_into(w.inbox, stage_photos(tmp_path / "staging", 2))
+    for photo in (first, second):
+        record = wait_until(lambda p=photo: read_sidecar_json(p), 60, "a failure record")
+        assert record["status"] == "failed" and record["error"]["kind"] == "unreadable_file"
+        assert str(missing) in record["error"]["message"]
+        assert "queue.path_map" in record["error"]["message"]
+    assert worker.alive() and len(worker.children()) == 1
 
 
 def sidecar_ok(image: Path) -> bool:
