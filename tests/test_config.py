@@ -162,3 +162,16 @@ def test_auto_threads_splits_cores() -> None:
     decode, torch_n = auto_threads(0, 0)
     assert decode >= 1 and torch_n >= 1 and torch_n <= decode
     assert auto_threads(3, 2) == (3, 2)
+
+
+def test_queue_keys_are_checked_and_named(tmp_path: Path) -> None:
+    """A non-Redis queue.url or a relative path_map entry is refused, naming the key."""
+    base = f"inbox: {{paths: [{tmp_path / 'inbox'}]}}\n"
+    with pytest.raises(ConfigError, match=r"queue\.url: must be redis://"):
+        load_config(write(tmp_path, base + "queue: {url: 'amqp://rabbit/'}"))
+    with pytest.raises(ConfigError, match=r"queue\.path_map\./srv/inbox"):
+        load_config(write(tmp_path, base + "queue: {path_map: {/srv/inbox: mnt/inbox}}"))
+    cfg = load_config(
+        write(tmp_path, base + "queue: {url: 'unix:///run/redis.sock', max_in_flight: 8}")
+    )
+    assert cfg.queue.url == "unix:///run/redis.sock" and cfg.queue.max_in_flight == 8
