@@ -359,8 +359,25 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     if config is None:
         print("resnet-watch: install-service needs --config PATH", file=sys.stderr)
         return 2
+    if args.worker:
+        return _install_worker_service(args, config)
     result = install_service(
         args.user, config.absolute(), Path(args.dest) if args.dest else None, args.dry_run
+    )
+    if args.dry_run:
+        print(result.unit_text)
+    print(result.report())
+    return 0
+
+
+def _install_worker_service(args: argparse.Namespace, config: Path) -> int:
+    if args.user:
+        print("resnet-watch: --worker installs a system unit; drop --user", file=sys.stderr)
+        return 2
+    from resnet_watch.queue.unit import install_worker_service
+
+    result = install_worker_service(
+        config.absolute(), Path(args.dest) if args.dest else None, args.dry_run
     )
     if args.dry_run:
         print(result.unit_text)
@@ -468,6 +485,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", action="store_true", help="a user unit (no root needed)")
     p.add_argument("--dest", metavar="PATH", help="write the unit here instead")
     p.add_argument("--dry-run", action="store_true", help="print the unit, write nothing")
+    p.add_argument("--worker", action="store_true", help="the unit for `resnet-watch worker`")
     p.set_defaults(func=cmd_install_service)
 
     return parser

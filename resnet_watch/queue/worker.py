@@ -147,5 +147,26 @@ def run_worker(cfg: Config, argv: Sequence[str] = ()) -> int:
         f"--loglevel={cfg.log.level.upper()}",
         *argv,
     ]
+    _notify_systemd()
     app.worker_main(args)
     return 0
+
+
+def _notify_systemd() -> None:
+    """READY=1 once the pool consumes, STOPPING=1 on shutdown (Type=notify in the unit)."""
+    from celery.signals import worker_ready, worker_shutting_down
+
+    from resnet_watch.notify import Notifier
+
+    notifier = Notifier.from_environ()
+    if not notifier.enabled:
+        return
+
+    def ready(**_kwargs: Any) -> None:
+        notifier.ready("consuming")
+
+    def stopping(**_kwargs: Any) -> None:
+        notifier.stopping()
+
+    worker_ready.connect(ready, weak=False)
+    worker_shutting_down.connect(stopping, weak=False)
