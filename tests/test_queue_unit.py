@@ -96,3 +96,24 @@ def test_install_worker_dry_run_uses_path_map_targets_and_the_redis_host(tmp_pat
 def test_redis_allow_list_names_only_the_redis_host(url: str, allow: list[str]) -> None:
     """A socket needs no IP at all; a literal address or localhost is allowed as it is."""
     assert redis_allow_list(url)[0] == allow
+
+
+def test_watcher_unit_with_queue_url_reaches_the_redis_host_only(tmp_path: Path) -> None:
+    """`install-service` for a watcher with queue.url opens IP traffic to Redis alone, and
+    the unit still verifies."""
+    from resnet_watch.service import install_service
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump({"inbox": {"paths": [str(inbox)]}, "queue": {"url": "redis://10.0.0.5/0"}})
+    )
+    result = install_service(
+        False, config, dest=tmp_path / "units" / "resnet-watch.service", executable=PYTHON
+    )
+    text = result.unit_text
+    assert "\nPrivateNetwork=yes" not in text
+    assert "IPAddressDeny=any\nIPAddressAllow=10.0.0.5\n" in text
+    assert "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" in text
+    assert_verifies(tmp_path / "units" / "resnet-watch.service")

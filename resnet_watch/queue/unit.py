@@ -37,6 +37,7 @@ __all__ = [
     "WORKER_UNIT_NAME",
     "default_worker_unit",
     "install_worker_service",
+    "open_watcher_network",
     "redis_allow_list",
     "render_worker_unit",
 ]
@@ -139,6 +140,30 @@ def redis_allow_list(url: str) -> tuple[list[str], list[str]]:
     addresses = sorted({str(info[4][0]) for info in infos})
     note = f"Redis host {host} pinned to {', '.join(addresses)}: run this again if it moves"
     return addresses, [note]
+
+
+def open_watcher_network(unit_text: str, url: str) -> tuple[str, list[str]]:
+    """The watcher's unit, with IP traffic allowed to the Redis of ``queue.url`` only."""
+    allow, warnings = redis_allow_list(url)
+    if not allow:
+        return unit_text, warnings  # a unix socket: AF_UNIX is already allowed
+    out: list[str] = []
+    for line in unit_text.splitlines():
+        key = line.strip()
+        if key == "PrivateNetwork=yes":
+            out.append("# PrivateNetwork= off: queue.url sends photos' paths to Redis")
+        elif key.startswith("IPAddressAllow="):
+            out.append(f"{line} {' '.join(allow)}")
+            allow = []
+        elif key == "IPAddressDeny=any":
+            out.append(line)
+            out.append(f"IPAddressAllow={' '.join(allow)}")
+            allow = []
+        elif key.startswith("RestrictAddressFamilies=") and "AF_INET" not in key:
+            out.append(f"{line} AF_INET AF_INET6")
+        else:
+            out.append(line)
+    return "\n".join(out) + "\n", warnings
 
 
 def install_worker_service(
