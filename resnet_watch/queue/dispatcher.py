@@ -32,7 +32,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +85,6 @@ class _Health:
     down_since: float | None = None
     error: str = ""
     run_id: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class QueueDispatcher:
@@ -249,9 +248,10 @@ class QueueDispatcher:
         except FileNotFoundError:
             self._emit(Skipped(path, "vanished"))
             return None
-        except OSError:
-            st = None  # the worker reports what is wrong with it
-        facts = FileFacts.from_stat(path, st) if st is not None else FileFacts(path.name, -1, -1)
+        except OSError as exc:
+            self._emit(Failed(path, None, "unreadable_file", f"cannot stat: {exc.strerror}", 0))
+            return None
+        facts = FileFacts.from_stat(path, st)
         decision = self._gate(path, facts)
         if decision.action == "check_hash":
             with contextlib.suppress(OSError):

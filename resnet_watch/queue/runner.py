@@ -31,6 +31,7 @@ from resnet_watch.pipeline import hash_file
 from resnet_watch.policy import decide
 from resnet_watch.queue.task import (
     Reply,
+    ReplyStatus,
     Task,
     deliveries_key,
     map_path,
@@ -98,18 +99,10 @@ class TaskRunner:
         local = map_path(task.path, self._settings.path_map)
         facts = FileFacts(Path(task.path).name, task.size, task.mtime_ns, task.sha256)
 
-        def reply(status: str, kind: str = "", message: str = "", **more: Any) -> Reply:
+        def reply(status: ReplyStatus, kind: str = "", message: str = "") -> Reply:
             elapsed = (time.perf_counter() - started) * 1000
             return Reply(
-                task.path,
-                status,  # type: ignore[arg-type]
-                more.pop("facts", facts),
-                info,
-                self.worker,
-                elapsed,
-                kind=kind,
-                message=message,
-                **more,
+                task.path, status, facts, info, self.worker, elapsed, kind=kind, message=message
             )
 
         try:
@@ -133,7 +126,7 @@ class TaskRunner:
             return reply("failed", "unreadable_file", f"cannot read {local}: {exc.strerror}")
         facts = FileFacts(facts.name, facts.size, facts.mtime_ns, sha)
         if self._up_to_date(local, facts, info):
-            return reply("skipped", "up_to_date", facts=facts)
+            return reply("skipped", "up_to_date")
 
         key = deliveries_key(self._settings.prefix, sha)
         deliveries = int(self.redis.incr(key))
@@ -147,7 +140,6 @@ class TaskRunner:
                 "worker_crashed",
                 f"a worker process died on this file {deliveries - 1} times; left alone "
                 "until it changes or `resnet-watch retry`",
-                facts=facts,
             )
         try:
             self._before_decode(local)

@@ -19,6 +19,7 @@ from resnet_watch.sidecar import FileFacts
 __all__ = [
     "TASK_NAME",
     "Reply",
+    "ReplyStatus",
     "Task",
     "deliveries_key",
     "map_path",
