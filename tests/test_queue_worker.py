@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from resnet_watch.sidecar import validate_record
 from tests.daemon_helpers import (
@@ -295,6 +296,30 @@ def test_worker_processes_and_model_threads_share_the_cpus(tmp_path: Path) -> No
     assert model_threads(cfg, cpus) == 1
     assert model_threads(cfg, 1) == cpus
     assert model_threads(cfg, cpus * 4) == 1
+
+
+def test_worker_without_its_model_stops_at_start_with_the_fix(tmp_path: Path) -> None:
+    """A worker told to run resnet18 without its weights exits at once naming the model,
+    instead of taking photos it cannot classify."""
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "inbox": {"paths": [str(tmp_path / "inbox")]},
+                "model": {"name": "resnet18", "weights_dir": str(tmp_path / "weights")},
+                "queue": {"url": "unix:///nonexistent.sock"},
+                "log": {"file": None},
+            }
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "resnet_watch", "worker", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 1
+    assert "resnet18 is not installed on this worker" in out.stderr
 
 
 def sidecar_ok(image: Path) -> bool:

@@ -120,6 +120,7 @@ def classify_task(task: dict[str, Any]) -> None:
 def run_worker(cfg: Config, argv: Sequence[str] = ()) -> int:
     """``resnet-watch worker``: a Celery worker with our settings; blocks until stopped."""
     global _config
+    _check_model_installed(cfg)
     _config = cfg
     app = make_app(cfg)
     processes = worker_processes(cfg)
@@ -150,6 +151,24 @@ def run_worker(cfg: Config, argv: Sequence[str] = ()) -> int:
     _notify_systemd()
     app.worker_main(args)
     return 0
+
+
+def _check_model_installed(cfg: Config) -> None:
+    """A worker whose model cannot load says so at start, instead of on every photo."""
+    from resnet_watch.errors import WeightsMissing
+    from resnet_watch.models import weights_status
+
+    rows = {row.model: row for row in weights_status(cfg.model.weights_dir)}
+    wanted = cfg.model.name
+    usable = [r for r in rows.values() if r.available] if wanted == "auto" else []
+    if wanted != "auto" and rows.get(wanted) is not None and rows[wanted].available:
+        usable = [rows[wanted]]
+    if not usable:
+        notes = "; ".join(f"{r.model}: {r.note}" for r in rows.values() if r.note)
+        raise WeightsMissing(
+            f"model {wanted} is not installed on this worker ({cfg.model.weights_dir}): "
+            f"{notes or 'see resnet-watch weights status'}"
+        )
 
 
 def _notify_systemd() -> None:
