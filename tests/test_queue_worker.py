@@ -220,6 +220,9 @@ def test_redis_down_watcher_says_so_keeps_its_backlog_and_resumes(
     ).start()
     cleanup.append(w)
     url = str(wait_until(lambda: w.events("web_started"), 30, "web_started")[0]["url"])
+    assert w.proc is not None
+    maps = Path(f"/proc/{w.proc.pid}/maps").read_text()
+    assert "libtorch" not in maps  # a watcher in queue mode never loads the model runtime
     wait_until(lambda: httpx.get(url + "healthz").status_code == 200, 30, "healthz 200")
     redis_server.stop()
     photos = move_into(w.inbox, stage_photos(tmp_path / "staging", 5))
