@@ -75,6 +75,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     return daemon.run()
 
 
+# --- worker (several machines) ----------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    cfg = _load(args, prepare_inbox=False)
+    if not cfg.queue.url:
+        raise ConfigError("queue.url", "is not set: a worker needs the watcher's Redis URL")
+    if args.processes:
+        import dataclasses
+
+        cfg = dataclasses.replace(
+            cfg, queue=dataclasses.replace(cfg.queue, processes=args.processes)
+        )
+    _configure_logging(cfg)
+    from resnet_watch.queue.connection import require_extra
+
+    require_extra()
+    from resnet_watch.queue.worker import run_worker
+
+    return run_worker(cfg)
+
+
 # --- classify -----------------------------------------------------------------------------
 
 
@@ -374,8 +396,25 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     if config is None:
         print("resnet-watch: install-service needs --config PATH", file=sys.stderr)
         return 2
+    if args.worker:
+        return _install_worker_service(args, config)
     result = install_service(
         args.user, config.absolute(), Path(args.dest) if args.dest else None, args.dry_run
+    )
+    if args.dry_run:
+        print(result.unit_text)
+    print(result.report())
+    return 0
+
+
+def _install_worker_service(args: argparse.Namespace, config: Path) -> int:
+    if args.user:
+        print("resnet-watch: --worker installs a system unit; drop --user", file=sys.stderr)
+        return 2
+    from resnet_watch.queue.unit import install_worker_service
+
+    result = install_worker_service(
+        config.absolute(), Path(args.dest) if args.dest else None, args.dry_run
     )
     if args.dry_run:
         print(result.unit_text)
@@ -426,6 +465,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", parents=[common], help="run the daemon (Ctrl-C to stop)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "worker", parents=[common], help="classify photos queued by a watcher (queue.url)"
+    )
+    p.add_argument("--processes", type=int, default=0, help="default: queue.processes")
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("classify", parents=[common], help="classify files or folders once")
     p.add_argument("paths", nargs="+", metavar="PATH")
@@ -481,6 +526,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--user", action="store_true", help="a user unit (no root needed)")
     p.add_argument("--dest", metavar="PATH", help="write the unit here instead")
     p.add_argument("--dry-run", action="store_true", help="print the unit, write nothing")
+    p.add_argument("--worker", action="store_true", help="the unit for `resnet-watch worker`")
     p.set_defaults(func=cmd_install_service)
 
     return parser

@@ -38,6 +38,7 @@ __all__ = [
     "LogConfig",
     "ModelConfig",
     "PipelineConfig",
+    "QueueConfig",
     "SidecarConfig",
     "TagsConfig",
     "WatchConfig",
@@ -166,6 +167,19 @@ class CustomConfig:
 
 
 @dataclass(frozen=True)
+class QueueConfig:
+    """Several machines: with ``url`` set, ``run`` enqueues and ``worker`` classifies."""
+
+    url: str | None = None  # redis://host:6379/0 or unix:///path/redis.sock; null: local
+    name: str = "resnet-watch"  # the Celery queue; also the prefix of our Redis keys
+    max_in_flight: int = 64  # tasks the watcher has in Redis at once (back-pressure)
+    processes: int = 0  # worker processes; 0: one per CPU
+    visibility_timeout_seconds: float = 3600.0  # a lost worker's task returns after this
+    result_timeout_seconds: float = 900.0  # no result by then: the watcher sends it again
+    path_map: Mapping[str, Any] | None = None  # watcher path prefix -> this machine's
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: InboxConfig = field(default_factory=InboxConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
@@ -178,6 +192,7 @@ class Config:
     album_folders: AlbumFoldersConfig = field(default_factory=AlbumFoldersConfig)
     web: WebConfig = field(default_factory=WebConfig)
     custom: CustomConfig = field(default_factory=CustomConfig)
+    queue: QueueConfig = field(default_factory=QueueConfig)
     albums: Mapping[str, Any] | None = None  # None: the built-in default albums
     source: Path | None = None  # the file this was loaded from, if any
 
@@ -361,6 +376,7 @@ def _check_ranges(cfg: Config) -> None:
             inside = folders == inbox.resolve() or inbox.resolve() in folders.parents
             need(not inside, "album_folders.dir", f"must not be inside the inbox {inbox}")
     _check_web(cfg.web, cfg.inbox.paths)
+    _check_queue(cfg.queue)
 
 
 def is_loopback(host: str) -> bool:
@@ -395,6 +411,32 @@ def _check_web(web: WebConfig, inboxes: tuple[Path, ...]) -> None:
     for inbox in inboxes:
         inside = state == inbox.resolve() or inbox.resolve() in state.parents
         need(not inside, "web.state_dir", f"must not be inside the inbox {inbox}")
+
+
+def _check_queue(q: QueueConfig) -> None:
+    def need(ok: bool, key: str, message: str) -> None:
+        if not ok:
+            raise ConfigError(key, message)
+
+    if q.url is not None:
+        scheme = q.url.split("://", 1)[0] if "://" in q.url else ""
+        need(
+            scheme in ("redis", "rediss", "unix"),
+            "queue.url",
+            f"must be redis://host:port/db, rediss://... or unix:///path.sock, got {q.url!r}",
+        )
+    need(
+        bool(q.name) and q.name.replace("-", "").replace("_", "").replace(".", "").isalnum(),
+        "queue.name",
+        "must be letters, digits, '-', '_' or '.'",
+    )
+    need(q.max_in_flight >= 1, "queue.max_in_flight", "must be >= 1")
+    need(q.processes >= 0, "queue.processes", "must be >= 0 (0 = one per CPU)")
+    need(q.visibility_timeout_seconds > 0, "queue.visibility_timeout_seconds", "must be > 0")
+    need(q.result_timeout_seconds > 0, "queue.result_timeout_seconds", "must be > 0")
+    for source, target in (q.path_map or {}).items():
+        ok = isinstance(target, str) and os.path.isabs(source) and os.path.isabs(target)
+        need(ok, f"queue.path_map.{source}", "must map an absolute path to an absolute path")
 
 
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:

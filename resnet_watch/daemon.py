@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from resnet_watch import __version__
 from resnet_watch.config import Config, auto_threads, load_config
@@ -38,6 +38,9 @@ from resnet_watch.sidecar import sweep_temp_files
 from resnet_watch.store import SidecarStore, StoreSettings
 from resnet_watch.watcher import Watcher, WatchSettings
 from resnet_watch.web.activity import Activity, StatusSnapshot
+
+if TYPE_CHECKING:
+    from resnet_watch.queue.dispatcher import QueueDispatcher
 
 __all__ = ["Daemon", "build_pipeline_settings", "memory_trimmer", "rss_bytes"]
 
@@ -118,6 +121,16 @@ def _watch_settings(cfg: Config) -> WatchSettings:
     )
 
 
+def _store_settings(cfg: Config) -> StoreSettings:
+    return StoreSettings(
+        suffix=cfg.sidecar.suffix,
+        retries=cfg.pipeline.retries,
+        backoff_seconds=cfg.pipeline.retry_backoff_seconds,
+        reclassify_on_model_change=cfg.model.reclassify_on_change,
+        keep_embeddings=cfg.custom.keep_embeddings,
+    )
+
+
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -152,7 +165,7 @@ class Daemon:
         self._reload = threading.Event()
         self._interrupts = 0
         self.notifier = Notifier.from_environ()
-        self.pipeline: Pipeline | None = None
+        self.pipeline: Pipeline | QueueDispatcher | None = None
         self.watcher: Watcher | None = None
         # what the status page, /healthz and /metrics show; recorded even with web off
         self.activity = Activity()
@@ -187,6 +200,8 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             signal.signal(signum, self._on_signal)
 
+        if cfg.queue.url:
+            return self._run_queue(started)
         from resnet_watch.models import load_classifier
 
         try:
@@ -210,13 +225,7 @@ class Daemon:
         )
         self._load_head(cfg)
         store = SidecarStore(
-            StoreSettings(
-                suffix=cfg.sidecar.suffix,
-                retries=cfg.pipeline.retries,
-                backoff_seconds=cfg.pipeline.retry_backoff_seconds,
-                reclassify_on_model_change=cfg.model.reclassify_on_change,
-                keep_embeddings=cfg.custom.keep_embeddings,
-            ),
+            _store_settings(cfg),
             info,
             get_logger("resnet_watch.images"),
             enrich=self._enrich,
@@ -281,6 +290,68 @@ class Daemon:
         elif status.loaded:
             self.log.info("custom_head_loaded", path=status.path, classes=list(status.classes))
 
+    def _run_queue(self, started: float) -> int:
+        """``queue.url`` set: watch and enqueue; workers classify, this process writes."""
+        from resnet_watch.queue.app import connect_dispatcher
+        from resnet_watch.queue.connection import redact
+
+        cfg = self.cfg
+        sinks: dict[ModelInfo, Sink] = {}
+
+        def sink_for(info: ModelInfo) -> Sink:
+            if info not in sinks:  # one store per worker model: each sidecar names its own
+                store = SidecarStore(
+                    _store_settings(cfg),
+                    info,
+                    get_logger("resnet_watch.images"),
+                    enrich=self._enrich,
+                    write_extras=self._write_extras,
+                )
+                sinks[info] = self._observed(store.sink)
+            self.model_info = info
+            return sinks[info]
+
+        for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
+            self.log.info("temp_file_removed", path=str(removed))
+        try:
+            dispatcher = connect_dispatcher(
+                cfg, sink_for, get_logger("resnet_watch.queue"), self._heartbeat
+            )
+        except ConfigError as exc:
+            print(f"resnet-watch: {exc}", file=sys.stderr)
+            return 2
+        self.pipeline = dispatcher
+        dispatcher.start()
+        self.model_info = dispatcher.model
+        self.watcher = Watcher(
+            _watch_settings(cfg), dispatcher.submit, get_logger("resnet_watch.watcher")
+        )
+        self.watcher.start()
+        if cfg.web.enabled and not self._start_web():
+            self._shutdown()
+            return 2
+        self.log.info(
+            "daemon_started",
+            version=__version__,
+            python=platform.python_version(),
+            pid=os.getpid(),
+            mode="queue",
+            queue=redact(cfg.queue.url or ""),
+            queue_name=cfg.queue.name,
+            max_in_flight=cfg.queue.max_in_flight,
+            inbox=[str(p) for p in cfg.inbox.paths],
+            observer=self.watcher.observer_kind,
+            config=str(cfg.source) if cfg.source else None,
+            ready_ms=round((time.monotonic() - started) * 1000),
+        )
+        self._ready = True
+        self.notifier.ready(self._status_line())
+        try:
+            self._main_loop()
+        finally:
+            self._shutdown()
+        return 0
+
     # --- status for the web UI and ops endpoints --------------------------------------
 
     def _heartbeat(self) -> None:
@@ -321,7 +392,11 @@ class Daemon:
             inbox=tuple(self.cfg.inbox.paths),
             started_at=self._started_wall,
             uptime_seconds=time.monotonic() - self._started_mono,
-            ready=self._ready and p is not None and p.alive and not self._stop.is_set(),
+            ready=self._ready
+            and p is not None
+            and p.alive
+            and getattr(p, "reachable", True)  # queue mode: Redis answers
+            and not self._stop.is_set(),
             last_heartbeat=self.activity.last_heartbeat(),
             queue_depth=p.queue_depth() if p is not None else 0,
             in_flight=p.in_flight() if p is not None else 0,

@@ -243,6 +243,26 @@ def check_failures(cfg: Config) -> list[Finding]:
     return out
 
 
+def check_queue(cfg: Config) -> list[Finding]:
+    """Several machines: Redis must answer, or nothing gets classified (the backlog waits)."""
+    url = cfg.queue.url
+    if not url:
+        return []
+    from resnet_watch.queue.connection import ping, redact
+
+    problem = ping(url)
+    if problem is not None:
+        return [
+            Finding(
+                "fail",
+                f"queue: Redis at {redact(url)} does not answer: {problem}",
+                "start Redis (sudo systemctl start redis-server), check queue.url and that "
+                "this machine may reach it; the watcher keeps its backlog meanwhile",
+            )
+        ]
+    return [Finding("ok", f"queue: Redis at {redact(url)} answers (queue {cfg.queue.name})")]
+
+
 def run_doctor(config_path: Path | None, out: TextIO) -> int:
     """Print every finding; exit code 1 when anything must be fixed."""
     findings: list[Finding] = []
@@ -253,7 +273,8 @@ def run_doctor(config_path: Path | None, out: TextIO) -> int:
         findings.append(Finding("fail", f"config: {exc}", "fix that key in the config file"))
         cfg = None
     if cfg is not None:
-        for check in (check_inbox, check_inotify, check_model, check_log, check_failures):
+        checks = (check_inbox, check_inotify, check_model, check_log, check_failures, check_queue)
+        for check in checks:
             findings.extend(check(cfg))
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for f in findings:

@@ -20,7 +20,9 @@ from resnet_watch.sidecar import FileFacts
 __all__ = ["PERMANENT_KINDS", "Decision", "RetryPlan", "decide", "plan_retry"]
 
 # Failures that another attempt on the same bytes cannot fix.
-PERMANENT_KINDS = frozenset({"unsupported_format", "too_large", "symlink_not_followed"})
+PERMANENT_KINDS = frozenset(
+    {"unsupported_format", "too_large", "symlink_not_followed", "worker_crashed"}
+)
 
 Action = Literal["process", "skip", "wait", "check_hash"]
 

@@ -265,6 +265,11 @@ def install_service(
         web_bind=web_bind,
         writable=writable,
     )
+    if cfg.queue.url:  # several machines: Redis must be reachable (queue/unit.py)
+        from resnet_watch.queue.unit import open_watcher_network
+
+        text, more = open_watcher_network(text, cfg.queue.url)
+        warnings = [*warnings, *more]
     replaced = unit_path.exists()
     if not dry_run:
         unit_path.parent.mkdir(parents=True, exist_ok=True)

@@ -171,3 +171,16 @@ def test_sidecar_suffix_that_photo_apps_own_is_refused(tmp_path: Path, suffix: s
     cfg.write_text(f"inbox:\n  paths: [{tmp_path}]\nsidecar:\n  suffix: '{suffix}'\n")
     with pytest.raises(ConfigError, match=r"sidecar\.suffix"):
         load_config(cfg)
+
+
+def test_queue_keys_are_checked_and_named(tmp_path: Path) -> None:
+    """A non-Redis queue.url or a relative path_map entry is refused, naming the key."""
+    base = f"inbox: {{paths: [{tmp_path / 'inbox'}]}}\n"
+    with pytest.raises(ConfigError, match=r"queue\.url: must be redis://"):
+        load_config(write(tmp_path, base + "queue: {url: 'amqp://rabbit/'}"))
+    with pytest.raises(ConfigError, match=r"queue\.path_map\./srv/inbox"):
+        load_config(write(tmp_path, base + "queue: {path_map: {/srv/inbox: mnt/inbox}}"))
+    cfg = load_config(
+        write(tmp_path, base + "queue: {url: 'unix:///run/redis.sock', max_in_flight: 8}")
+    )
+    assert cfg.queue.url == "unix:///run/redis.sock" and cfg.queue.max_in_flight == 8

@@ -48,6 +48,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="watch an idle daemon's CPU this long (0: skip)",
     )
     parser.add_argument("--soak", type=int, default=0, metavar="N", help="memory soak only")
+    parser.add_argument(
+        "--workers", type=int, default=0, metavar="N", help="queue only: 1..N worker processes"
+    )
     parser.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
@@ -72,6 +75,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         agreement_photos=args.agreement_photos,
         idle_seconds=args.idle_seconds,
         soak=args.soak,
+        workers=args.workers,
         model=args.model,
         config=Path(config) if config else None,
     )
@@ -102,6 +106,12 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
         )
         return 2
     progress = None if args.json else _stderr_progress
+    if opts.workers > 0:
+        from resnet_watch.bench.workers import render_workers_text, run_workers_bench
+
+        report = run_workers_bench(opts, progress)
+        out.write(json.dumps(report, indent=2) + "\n" if args.json else render_workers_text(report))
+        return 0
     report = run_soak(opts, progress) if opts.soak > 0 else run_bench(opts, progress)
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")

@@ -32,6 +32,7 @@ class BenchOptions:
     agreement_photos: int = 0  # real photos for runtime/int8 label agreement, 0: all
     idle_seconds: float = 10.0  # how long to watch an idle daemon's CPU (0: skip)
     soak: int = 0  # > 0: only the soak: N images through the daemon's path
+    workers: int = 0  # > 0: only the queue: local pipeline vs Redis with 1..N processes
     model: str | None = None  # soak / default line; None: the config's model.name
     config: Path | None = None
 

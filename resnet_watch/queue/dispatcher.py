@@ -1,0 +1,486 @@
+"""The watcher's side of several machines: enqueue photos, write what comes back.
+
+``QueueDispatcher`` stands where the local ``Pipeline`` stands (same ``submit``,
+counters and ``stop``), so the watcher and the daemon do not change. A sender
+thread checks each path against its sidecar, then sends a task (path + content
+facts, never bytes) once fewer than ``max_in_flight`` are out; a collector
+thread reads the workers' replies and writes the sidecars.
+
+Who writes the sidecars: the watcher, from the returned labels. One writer per
+library keeps the commit-marker order (XMP and album links, then the JSON) and
+the atomic writes in one place, makes album links point at the watcher's own
+paths, keeps the tag/album config on one machine, and lets workers mount the
+photos read-only. A duplicate reply (a redelivered task) is checked against the
+sidecar before writing, so each photo's sidecar is written once.
+
+Redis down: sends and reads fail fast, the dispatcher logs ``queue_unreachable``
+once, keeps every path it holds (the watcher blocks on ``submit``, its backlog
+stays on disk) and carries on when Redis answers. A Redis restart (new
+``run_id``) may have lost queued tasks and replies, so every task in flight is
+sent again; a task without a reply after ``result_timeout`` is sent again too.
+Duplicates cost a quick check on the worker, never a second sidecar.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import heapq
+import json
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from resnet_watch.models.spec import ModelInfo
+from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, hash_file
+from resnet_watch.policy import Decision, decide
+from resnet_watch.queue.task import Reply, Task, model_from_json, model_key, reply_key
+from resnet_watch.sidecar import FileFacts, read_sidecar, sidecar_path
+
+__all__ = ["DispatchSettings", "QueueDispatcher"]
+
+# Stands in for the workers' model until one has reported it: never written anywhere.
+_UNKNOWN_MODEL = ModelInfo("unknown", "", "", "", "", "")
+_STOP = object()
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    prefix: str
+    max_in_flight: int = 64
+    queue_size: int = 64
+    result_timeout: float = 900.0
+    suffix: str = ".resnet-watch.json"
+    retries: int = 3
+    reclassify_on_model_change: bool = True
+    poll_seconds: float = 1.0  # longest wait for a reply; also how often run_id is checked
+
+
+@dataclass
+class DispatchCounters:
+    submitted: int = 0
+    sent: int = 0
+    resent: int = 0
+    classified: int = 0
+    failed: int = 0
+    skipped: int = 0
+    duplicates: int = 0
+    batches: int = 0  # the local pipeline's field; no batches here
+
+
+@dataclass
+class _Pending:
+    task: Task
+    sent_at: float  # monotonic
+
+
+@dataclass
+class _Health:
+    reachable: bool = True
+    down_since: float | None = None
+    error: str = ""
+    run_id: str | None = None
+
+
+class QueueDispatcher:
+    """Sends photos to Redis for workers and records their replies; thread-safe ``submit``."""
+
+    def __init__(
+        self,
+        settings: DispatchSettings,
+        send: Callable[[dict[str, Any]], None],
+        redis: Any,
+        sink_for: Callable[[ModelInfo], Sink],
+        log: Any,
+        *,
+        heartbeat: Callable[[], None] | None = None,
+    ) -> None:
+        self._settings = settings
+        self._send_raw = send
+        self._redis = redis
+        self._sink_for = sink_for
+        self._log = log
+        self._heartbeat = heartbeat or (lambda: None)
+        self._reply_key = reply_key(settings.prefix)
+        self._intake: queue.Queue[Any] = queue.Queue(maxsize=settings.queue_size)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._send_lock = threading.Lock()
+        self._active: set[Path] = set()  # queued here or in flight: duplicate events end here
+        self._in_flight: dict[Path, _Pending] = {}
+        self._retries: list[tuple[float, str]] = []
+        self._accepting = False
+        self._stopping = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._health = _Health()
+        self.model: ModelInfo | None = None
+        self.counters = DispatchCounters()
+        self.sink_errors: collections.deque[BaseException] = collections.deque(maxlen=20)
+
+    # --- lifecycle --------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._accepting = True
+        self._refresh_model()
+        for name, target in (
+            ("rw-queue-send", self._send_loop),
+            ("rw-queue-reply", self._reply_loop),
+        ):
+            t = threading.Thread(target=target, name=name, daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def stop(self, timeout: float = 20.0) -> bool:
+        """Stop sending; paths not yet sent are dropped (no sidecar: the next start sends them).
+
+        Tasks already in Redis stay there; their replies wait for the next start.
+        """
+        self._accepting = False
+        self._stopping.set()
+        with contextlib.suppress(queue.Empty):
+            while True:
+                item = self._intake.get_nowait()
+                if isinstance(item, Path):
+                    self._release(item)
+        with contextlib.suppress(queue.Full):
+            self._intake.put_nowait(_STOP)
+        with self._changed:
+            self._changed.notify_all()
+        deadline = time.monotonic() + timeout
+        for t in self._threads:
+            t.join(max(0.0, deadline - time.monotonic()))
+        return not any(t.is_alive() for t in self._threads)
+
+    def update_settings(self, **changes: Any) -> None:
+        """Model settings live on the workers; nothing here changes on SIGHUP."""
+
+    @property
+    def alive(self) -> bool:
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
+    @property
+    def reachable(self) -> bool:
+        """False while Redis does not answer (/healthz says 503, doctor says why)."""
+        return self._health.reachable
+
+    # --- intake (the watcher calls these, as it calls Pipeline's) ----------------------
+
+    def submit(self, path: Path, *, block: bool = True) -> bool:
+        """Queue one path; blocks while the queue is full (and so while Redis is down)."""
+        with self._lock:
+            if not self._accepting or path in self._active:
+                return False
+            self._active.add(path)
+            self.counters.submitted += 1
+        while True:
+            try:
+                self._intake.put(path, timeout=0.2 if block else 0)
+                return True
+            except queue.Full:
+                if not block or self._stopping.is_set():
+                    self._release(path)
+                    return False
+
+    def queue_depth(self) -> int:
+        return self._intake.qsize()
+
+    def in_flight(self) -> int:
+        with self._lock:
+            return len(self._active)
+
+    def tasks_in_redis(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def pending_retries(self) -> int:
+        with self._lock:
+            return len(self._retries)
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while self._active:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._changed.wait(0.2 if remaining is None else min(0.2, remaining))
+        return True
+
+    def _release(self, path: Path) -> None:
+        with self._changed:
+            self._active.discard(path)
+            self._in_flight.pop(path, None)
+            self._changed.notify_all()
+
+    # --- sending ----------------------------------------------------------------------
+
+    def _send_loop(self) -> None:
+        while True:
+            item = self._intake.get()
+            if item is _STOP:
+                return
+            path: Path = item
+            try:
+                task = self._check(path)
+            except Exception as exc:  # a bug must cost one image, never the watcher
+                self._emit(Failed(path, None, "internal_error", f"{type(exc).__name__}: {exc}", 0))
+                continue
+            if task is None:
+                continue
+            if not self._wait_for_slot():
+                self._release(path)
+                return
+            with self._lock:
+                self._in_flight[path] = _Pending(task, time.monotonic())
+            if not self._send_until_sent(task):
+                self._release(path)
+                return
+
+    def _check(self, path: Path) -> Task | None:
+        """The task for ``path``, or None when it needs no work now (outcome emitted)."""
+        try:
+            st = os.lstat(path)
+        except FileNotFoundError:
+            self._emit(Skipped(path, "vanished"))
+            return None
+        except OSError as exc:
+            self._emit(Failed(path, None, "unreadable_file", f"cannot stat: {exc.strerror}", 0))
+            return None
+        facts = FileFacts.from_stat(path, st)
+        decision = self._gate(path, facts)
+        if decision.action == "check_hash":
+            with contextlib.suppress(OSError):
+                facts = FileFacts(facts.name, facts.size, facts.mtime_ns, hash_file(path))
+                decision = self._gate(path, facts)
+                if decision.action == "skip":
+                    decision = Decision("skip", "same_content")
+        if decision.action == "skip":
+            self._emit(Skipped(path, decision.reason, facts))
+            return None
+        if decision.action == "wait":
+            self._retry_later(path, decision.wait_seconds)
+            self._release(path)
+            return None
+        return Task(str(path), facts.size, facts.mtime_ns, facts.sha256, self._reply_key)
+
+    def _gate(self, path: Path, facts: FileFacts) -> Decision:
+        model = self.model
+        return decide(
+            read_sidecar(sidecar_path(path, self._settings.suffix)),
+            facts,
+            model or _UNKNOWN_MODEL,
+            retries=self._settings.retries,
+            reclassify_on_model_change=self._settings.reclassify_on_model_change
+            and model is not None,
+        )
+
+    def _wait_for_slot(self) -> bool:
+        """Back-pressure: at most ``max_in_flight`` tasks in Redis. False when stopping."""
+        with self._changed:
+            while len(self._in_flight) >= self._settings.max_in_flight:
+                if self._stopping.is_set():
+                    return False
+                self._changed.wait(0.5)
+        return not self._stopping.is_set()
+
+    def _send_until_sent(self, task: Task) -> bool:
+        while not self._stopping.is_set():
+            if self._send(task):
+                return True
+            self._stopping.wait(1.0)
+        return False
+
+    def _send(self, task: Task) -> bool:
+        try:
+            with self._send_lock:
+                self._send_raw(task.to_json())
+        except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
+            self._unreachable(exc)
+            return False
+        self._reachable()
+        self.counters.sent += 1
+        return True
+
+    # --- health -----------------------------------------------------------------------
+
+    def _unreachable(self, exc: BaseException) -> None:
+        h = self._health
+        if h.reachable:
+            h.reachable, h.down_since = False, time.monotonic()
+            h.error = f"{type(exc).__name__}: {exc}"
+            self._log.error(
+                "queue_unreachable",
+                error=h.error,
+                in_flight=self.tasks_in_redis(),
+                waiting=self.queue_depth(),
+            )
+
+    def _reachable(self) -> None:
+        h = self._health
+        if not h.reachable:
+            down = time.monotonic() - (h.down_since or time.monotonic())
+            h.reachable, h.down_since, h.error = True, None, ""
+            self._log.info("queue_reachable", down_seconds=round(down, 1))
+
+    def health_error(self) -> str:
+        return self._health.error
+
+    # --- replies ----------------------------------------------------------------------
+
+    def _reply_loop(self) -> None:
+        next_check = 0.0
+        while not self._stopping.is_set():
+            self._heartbeat()
+            self._resubmit_due()
+            try:
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self._settings.poll_seconds
+                    self._check_redis()
+                    self._resend_overdue()
+                item = self._redis.blpop([self._reply_key], timeout=self._settings.poll_seconds)
+            except Exception as exc:
+                self._unreachable(exc)
+                self._stopping.wait(1.0)
+                continue
+            self._reachable()
+            if item is None:
+                continue
+            try:
+                reply = Reply.from_json(json.loads(item[1]))
+            except (ValueError, KeyError, TypeError) as exc:
+                self._log.error("queue_reply_invalid", error=str(exc))
+                continue
+            try:
+                self._handle(reply)
+            except Exception as exc:  # the store logs its own errors; never lose the thread
+                self.sink_errors.append(exc)
+
+    def _check_redis(self) -> None:
+        """Notice a Redis restart (its run_id changes) and pick up the workers' model."""
+        run_id = str(self._redis.info("server").get("run_id", ""))
+        previous, self._health.run_id = self._health.run_id, run_id
+        if previous is not None and run_id != previous:
+            with self._lock:
+                pending = list(self._in_flight.values())
+            self._log.warning("queue_redis_restarted", resending=len(pending))
+            for item in pending:
+                self._resend(item, "redis_restarted")
+        self._refresh_model()
+
+    def _refresh_model(self) -> None:
+        with contextlib.suppress(Exception):
+            raw = self._redis.get(model_key(self._settings.prefix))
+            if raw:
+                self.model = model_from_json(json.loads(raw))
+
+    def _resend_overdue(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            overdue = [
+                p
+                for p in self._in_flight.values()
+                if now - p.sent_at > self._settings.result_timeout
+            ]
+        for item in overdue:
+            self._resend(item, "no_reply")
+
+    def _resend(self, pending: _Pending, reason: str) -> None:
+        if self._send(pending.task):
+            pending.sent_at = time.monotonic()
+            self.counters.resent += 1
+            self._log.info("task_resent", path=pending.task.path, reason=reason)
+
+    def _handle(self, reply: Reply) -> None:
+        path = Path(reply.path)
+        with self._lock:
+            ours = path in self._in_flight
+        if reply.model is not None:
+            self.model = reply.model
+        try:
+            if reply.status == "ok" and reply.model is not None:
+                if self._already_written(path, reply.facts, reply.model):
+                    self.counters.duplicates += 1
+                    self._emit(
+                        Skipped(path, "duplicate_reply", reply.facts), reply.model, release=False
+                    )
+                else:
+                    out = Classified(
+                        path,
+                        reply.facts,
+                        reply.width,
+                        reply.height,
+                        reply.format,
+                        list(reply.labels),
+                        reply.elapsed_ms,
+                    )
+                    self._emit(out, reply.model, release=False)
+            elif reply.status == "failed":
+                if ours or not self._already_written(path, reply.facts, reply.model):
+                    fail = Failed(path, reply.facts, reply.kind, reply.message, reply.elapsed_ms)
+                    self._emit(fail, reply.model, release=False)
+            elif reply.kind == "changed_since_queued":
+                self._retry_later(path, 1.0)
+            else:
+                self._emit(Skipped(path, reply.kind, reply.facts), reply.model, release=False)
+        finally:
+            if ours:
+                self._release(path)
+
+    def _already_written(self, path: Path, facts: FileFacts, model: ModelInfo | None) -> bool:
+        record = read_sidecar(sidecar_path(path, self._settings.suffix))
+        if record is None or record.get("status") != "ok" or model is None:
+            return False
+        decision = decide(
+            record,
+            facts,
+            model,
+            retries=self._settings.retries,
+            reclassify_on_model_change=self._settings.reclassify_on_model_change,
+        )
+        return decision.action == "skip"
+
+    def _emit(
+        self, outcome: Outcome, model: ModelInfo | None = None, *, release: bool = True
+    ) -> None:
+        retry_in: float | None = None
+        sink_model = model or self.model
+        try:
+            if sink_model is not None:
+                retry_in = self._sink_for(sink_model)(outcome)
+            elif not isinstance(outcome, Skipped):
+                # no worker has reported its model yet: nothing to record it with; retry
+                retry_in = 5.0
+        except Exception as exc:
+            self.sink_errors.append(exc)
+        finally:
+            if isinstance(outcome, Classified):
+                self.counters.classified += 1
+            elif isinstance(outcome, Failed):
+                self.counters.failed += 1
+            else:
+                self.counters.skipped += 1
+            if release:
+                self._release(outcome.path)
+        if retry_in is not None:
+            self._retry_later(outcome.path, retry_in)
+
+    def _retry_later(self, path: Path, seconds: float) -> None:
+        with self._lock:
+            heapq.heappush(self._retries, (time.monotonic() + seconds, str(path)))
+
+    def _resubmit_due(self) -> None:
+        now = time.monotonic()
+        due: list[Path] = []
+        with self._lock:
+            while self._retries and self._retries[0][0] <= now:
+                due.append(Path(heapq.heappop(self._retries)[1]))
+        for path in due:
+            if not self.submit(path, block=False):
+                with self._lock:
+                    if self._accepting and path not in self._active:
+                        heapq.heappush(self._retries, (now + 1.0, str(path)))
