@@ -171,8 +171,7 @@ def test_upload_lands_in_the_inbox_atomically(setup: Setup, inbox: Path) -> None
     token = csrf_of(client)
     with CAT.open("rb") as fh:
         res = client.post(
-            "/upload",
-            data={"csrf": token},
+            f"/upload?csrf={token}",  # as the page's form posts it
             files=[("files", ("kitty.png", fh, "image/png"))],
             headers=HTML,
             follow_redirects=False,
@@ -246,8 +245,7 @@ def test_non_image_is_refused_with_a_clear_message(setup: Setup, inbox: Path) ->
     client, _, _ = setup
     before = inbox_files(inbox)
     res = client.post(
-        "/upload",
-        data={"csrf": csrf_of(client)},
+        f"/upload?csrf={csrf_of(client)}",
         files=[("files", ("notes.jpg", b"#!/bin/sh\necho hello\n" * 10, "image/jpeg"))],
         headers=HTML,
     )
@@ -281,9 +279,55 @@ def test_upload_without_csrf_token_is_refused(setup: Setup, inbox: Path) -> None
     files = [("files", ("x.png", COFFEE.read_bytes(), "image/png"))]
     assert client.post("/upload", files=files).status_code == 403
     assert client.post("/upload", files=files, data={"csrf": "0" * 64}).status_code == 403
+    # a valid token only in the body is not enough: it would be read after the files
+    assert client.post("/upload", files=files, data={"csrf": csrf_of(client)}).status_code == 403
     evil = {"origin": "http://evil.example", "x-csrf-token": csrf_of(client)}
     assert client.post("/upload", files=files, headers=evil).status_code == 403
     assert inbox_files(inbox) == before
+
+
+def test_cross_site_upload_is_refused_before_its_body_is_written(
+    tmp_path: Path, inbox: Path
+) -> None:
+    """Origin: null, no token, a 150 MB body: 403 at once, nothing written to the inbox."""
+    import socket
+
+    import structlog
+
+    from resnet_watch.web.server import WebServer
+    from tests.daemon_helpers import wait_until
+
+    cfg = make_config(tmp_path, {"port": 0})
+    server = WebServer(cfg, FakeDaemon(inbox), structlog.get_logger("test"))
+    server.start()
+    boundary = "XyZ"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+        f'filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
+    ).encode()
+    request = (
+        f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nOrigin: null\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {150 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+            conn.sendall(request + head + b"\0" * (1024 * 1024))  # the rest never comes
+            conn.setblocking(False)
+            answer = bytearray()
+
+            def answered_or_written() -> bool:
+                try:
+                    answer.extend(conn.recv(65536))
+                except BlockingIOError:
+                    pass
+                return b"\r\n\r\n" in answer or bool(list(inbox.rglob(TEMP_PREFIX + "*")))
+
+            wait_until(answered_or_written, 30, "an answer, or the body landing in the inbox")
+            assert not list(inbox.rglob(TEMP_PREFIX + "*"))
+            assert answer.startswith(b"HTTP/1.1 403")
+    finally:
+        server.stop()
 
 
 def test_safe_name() -> None:
