@@ -346,6 +346,27 @@ def cmd_install_service(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """The unit's ExecReload=: SIGHUP the daemon and wait until it has reloaded."""
+    from resnet_watch.reloading import request_reload, runtime_dir
+
+    directory = runtime_dir()
+    if directory is None:
+        print(
+            "resnet-watch: reload waits on $RUNTIME_DIRECTORY, which systemd sets for the "
+            f"service (RuntimeDirectory=); outside systemd use: kill -HUP {args.pid}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        result = request_reload(args.pid, directory, args.timeout)
+    except (OSError, TimeoutError) as exc:
+        print(f"resnet-watch: reload: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 # --- doctor / retry -----------------------------------------------------------------------
 
 
@@ -433,6 +454,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", parents=[common], help="measure speed and memory on this machine")
     bench.add_arguments(p)
     p.set_defaults(func=bench.run_from_args)
+
+    p = sub.add_parser(
+        "reload", help="reload a running daemon's config and wait until it is applied"
+    )
+    p.add_argument("--pid", type=int, required=True, help="the daemon's pid ($MAINPID)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
+    p.set_defaults(func=cmd_reload)
 
     p = sub.add_parser(
         "install-service", parents=[common], help="write a systemd unit for this install"

@@ -135,6 +135,7 @@ def render_unit(
     words = [_quote(str(exec_python_or_cmd), exec_line=True)]
     if _PYTHON_NAME.fullmatch(exec_python_or_cmd.name):
         words += ["-m", "resnet_watch"]
+    program = list(words)
     words += ["run", "--config", _quote(str(config_path), exec_line=True)]
 
     access: list[str] = []
@@ -152,6 +153,8 @@ def render_unit(
 
     values = {
         "EXEC_START": " ".join(words),
+        # $MAINPID is systemd's, not escaped: the synchronous reload (see reloading.py)
+        "EXEC_RELOAD": " ".join([*program, "reload", "--pid", "$MAINPID"]),
         "REQUIRES_MOUNTS_FOR": " ".join(_quote(str(p)) for p in inbox_paths),
         "PROTECT_HOME": "read-only" if user_mode else ("tmpfs" if hidden_home else "yes"),
         "INBOX_ACCESS": "\n".join(access),
@@ -225,8 +228,8 @@ def install_service(
     cfg = load_config(config_path, environ={}, prepare_inbox=False)
     if inbox_paths is None:
         inbox_paths = cfg.inbox.paths
-    web_bind = cfg.web.bind if cfg.web.enabled else None
-    writable = [Path(os.path.abspath(cfg.web.state_dir))] if cfg.web.enabled else []
+    web_bind = cfg.web.bind if cfg.web.serving else None
+    writable = [Path(os.path.abspath(cfg.web.state_dir))] if cfg.web.serving else []
     inboxes = [Path(os.path.abspath(p)) for p in inbox_paths]
     executable = Path(os.path.abspath(executable or _default_executable()))
     is_root = os.geteuid() == 0

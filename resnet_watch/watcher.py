@@ -302,8 +302,12 @@ class Watcher:
         log: structlog.typing.FilteringBoundLogger | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
+        """``heartbeat`` is called from every pass of the settle loop while an observer
+        runs: a wedged loop (hung mount) or a dead observer stops the beats."""
         self.settings = settings
+        self._heartbeat = heartbeat or (lambda: None)
         self._on_ready = on_ready
         self._log: structlog.typing.FilteringBoundLogger = (
             log if log is not None else structlog.get_logger("resnet_watch.watcher")
@@ -449,6 +453,8 @@ class Watcher:
         next_health = self._clock() + self.health_interval
         while not self._stop.wait(self._tick):
             try:
+                if self._observer is not None:
+                    self._heartbeat()
                 self._drain_events()
                 self._emit_ready()
                 now = self._clock()

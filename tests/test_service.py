@@ -101,7 +101,7 @@ def test_repo_unit_is_the_template_with_default_paths(user_mode: bool, name: str
 
 
 def test_repo_unit_has_the_service_contract() -> None:
-    """The shipped unit is Type=notify with a watchdog, reload by SIGHUP and restart on failure."""
+    """The shipped unit is Type=notify with a watchdog, a waiting reload and restart on failure."""
     lines = set((REPO / "systemd" / "resnet-watch.service").read_text().splitlines())
     assert {
         "Type=notify",
@@ -109,7 +109,8 @@ def test_repo_unit_has_the_service_contract() -> None:
         "WatchdogSec=60",
         "ExecStart=/opt/resnet-watch/.venv/bin/resnet-watch run"
         " --config /etc/resnet-watch/config.yaml",
-        "ExecReload=/bin/kill -HUP $MAINPID",
+        "ExecReload=/opt/resnet-watch/.venv/bin/resnet-watch reload --pid $MAINPID",
+        "RuntimeDirectory=resnet-watch",
         "Restart=on-failure",
         "DynamicUser=yes",
         "ReadWritePaths=-/srv/photos/inbox",

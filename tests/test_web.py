@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -317,10 +318,8 @@ def test_cross_site_upload_is_refused_before_its_body_is_written(
             answer = bytearray()
 
             def answered_or_written() -> bool:
-                try:
+                with contextlib.suppress(BlockingIOError):
                     answer.extend(conn.recv(65536))
-                except BlockingIOError:
-                    pass
                 return b"\r\n\r\n" in answer or bool(list(inbox.rglob(TEMP_PREFIX + "*")))
 
             wait_until(answered_or_written, 30, "an answer, or the body landing in the inbox")
@@ -502,6 +501,27 @@ def test_ops_only_serves_just_healthz_and_metrics(tmp_path: Path, inbox: Path) -
         assert client.get("/healthz").status_code == 200
         assert client.get("/").status_code == 404
         assert client.post("/upload").status_code == 404
+
+
+def test_ops_only_alone_starts_the_server_in_the_daemon(tmp_path: Path) -> None:
+    """web.ops_only: true without web.enabled: the real daemon serves /healthz."""
+    import httpx
+
+    from tests.daemon_helpers import DaemonProcess, wait_until
+
+    web = {"ops_only": True, "port": 0, "state_dir": str(tmp_path / "state")}
+    with DaemonProcess(tmp_path, {"web": web}) as d:
+        started = wait_until(lambda: d.events("web_started"), 30, "web_started")[-1]
+        assert started["ops_only"] is True
+        url = str(started["url"]).rstrip("/")
+        health = wait_until(
+            lambda: (r := httpx.get(url + "/healthz", timeout=10)).status_code == 200 and r,
+            30,
+            "healthy",
+        )
+        assert health.json()["ready"] is True
+        assert httpx.get(url + "/", timeout=10).status_code == 404
+        assert d.stop() == 0
 
 
 def test_shipped_config_has_the_default_web_section() -> None:
