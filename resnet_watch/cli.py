@@ -316,6 +316,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     cfg = _load(args, prepare_inbox=False)
+    _configure_logging(cfg, to_file=False)  # warnings (sidecar_ignored) go to stderr
     from resnet_watch.extras import build_extras
     from resnet_watch.library import reindex
 

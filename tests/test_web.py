@@ -162,6 +162,22 @@ def test_thumbnails_are_cached_in_the_state_dir_and_bounded(tmp_path: Path, inbo
     assert files
 
 
+def test_a_crafted_sidecar_does_not_break_the_pages(setup: Setup, inbox: Path) -> None:
+    """A planted sidecar naming ../../../etc/passwd is ignored; every page still renders."""
+    import json
+
+    client, _, _ = setup
+    record = json.loads((inbox / "coffee.png.resnet-watch.json").read_text())
+    record["file"]["name"] = "../../../etc/passwd"
+    record["albums"] = ["Drinks", "Planted"]
+    (inbox / "2024" / "evil.png.resnet-watch.json").write_text(json.dumps(record))
+    for page in ("/", "/albums", "/album?name=Drinks", "/search?q=cup"):
+        res = client.get(page, headers=HTML)
+        assert res.status_code == 200, (page, res.status_code)
+        assert "passwd" not in res.text and "Planted" not in res.text
+    assert "Drinks" in client.get("/albums", headers=HTML).text
+
+
 # --- uploads -----------------------------------------------------------------------------
 
 
