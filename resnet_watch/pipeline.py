@@ -285,17 +285,20 @@ class Pipeline:
         except OSError as exc:
             return failed("unreadable_file", f"cannot stat: {exc.strerror}", None)
         facts = FileFacts.from_stat(path, st)
+        refused: tuple[str, str] | None = None
         if stat.S_ISLNK(st.st_mode):
-            return failed("symlink_not_followed", "symbolic link: not followed", facts)
-        if not stat.S_ISREG(st.st_mode):
-            return failed("unreadable_file", "not a regular file", facts)
+            refused = ("symlink_not_followed", "symbolic link: not followed")
+        elif not stat.S_ISREG(st.st_mode):
+            refused = ("unreadable_file", "not a regular file")
+        # The gate first, for refused files too: their failure record says whether this
+        # version was already recorded (a restart must not count a symlink again).
         if self._gate is not None:
             decision = self._gate(path, facts)
             if decision.action == "skip":
                 return Skipped(path, decision.reason, facts)
             if decision.action == "wait":
                 return Skipped(path, decision.reason, facts, retry_in=decision.wait_seconds)
-            if decision.action == "check_hash":
+            if decision.action == "check_hash" and refused is None:
                 try:
                     sha = hash_file(path)
                 except OSError as exc:
@@ -303,6 +306,8 @@ class Pipeline:
                 hashed = FileFacts(facts.name, facts.size, facts.mtime_ns, sha)
                 if self._gate(path, hashed).action == "skip":
                     return Skipped(path, "same_content", hashed)
+        if refused is not None:
+            return failed(*refused, facts)
         spec = self._model.preprocess
         try:
             decoded = read_image(path, self._settings.limits, spec.resize_short)

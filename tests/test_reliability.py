@@ -88,6 +88,33 @@ def test_hostile_corpus_gets_records_and_the_daemon_survives(tmp_path: Path) -> 
     assert d.stop() == 0
 
 
+def test_a_symlink_failure_is_not_counted_again_at_restart(tmp_path: Path) -> None:
+    """A symlink's failure record stays as it is across restarts (attempts do not climb)."""
+    target = tmp_path / "outside.jpg"
+    photo((64, 48)).save(target)
+    d = DaemonProcess(tmp_path)
+    d.inbox.mkdir(parents=True)
+    link = d.inbox / "link.jpg"
+    link.symlink_to(target)
+    d.start()
+    first = wait_until(lambda: read_sidecar_json(link), 60, "failure record")
+    assert first["error"]["kind"] == "symlink_not_followed" and first["attempts"] == 1
+    written = sidecar(link).read_bytes()
+    assert d.stop() == 0
+
+    def handled_again() -> list[dict]:
+        skipped = [e for e in d.events("image_skipped") if e.get("path") == str(link)]
+        failed = [e for e in d.events("image_failed") if e.get("path") == str(link)]
+        return skipped + failed[1:]
+
+    d.start()
+    seen = wait_until(handled_again, 60, "the restart's scan to reach the symlink")
+    assert [e["event"] for e in seen] == ["image_skipped"]
+    assert seen[0]["reason"] == "failed_before"
+    assert sidecar(link).read_bytes() == written
+    assert d.stop() == 0
+
+
 def _long_sidecar(image: Path) -> dict | None:
     from resnet_watch.sidecar import sidecar_path
 
