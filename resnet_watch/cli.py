@@ -383,6 +383,22 @@ def cmd_retry(args: argparse.Namespace) -> int:
     from resnet_watch.doctor import reset_failures
 
     roots = [Path(p) for p in args.paths] or list(cfg.inbox.paths)
+    inboxes = [Path(os.path.realpath(p)) for p in cfg.inbox.paths]
+    refused = 0
+    for path in roots:
+        real = Path(os.path.realpath(path))
+        if not os.path.lexists(path):
+            print(f"resnet-watch: retry: {path}: no such file or folder", file=sys.stderr)
+            refused += 1
+        elif not any(real == inbox or inbox in real.parents for inbox in inboxes):
+            print(
+                f"resnet-watch: retry: {path} is not inside the inbox "
+                f"({', '.join(map(str, cfg.inbox.paths))}); nothing to retry there",
+                file=sys.stderr,
+            )
+            refused += 1
+    if refused:
+        return 1
     n = reset_failures(roots, cfg.sidecar.suffix)
     print(
         f"cleared {n} failure record(s); a running daemon retries them at its next rescan "
@@ -488,3 +504,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `resnet-watch doctor | head -2`: the reader left. Point stdout at /dev/null so
+        # the interpreter's final flush does not print a second traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a shell reports death by SIGPIPE

@@ -133,6 +133,44 @@ def check_inbox(cfg: Config) -> list[Finding]:
     return out
 
 
+def check_folders(cfg: Config, limit: int = 50) -> list[Finding]:
+    """Sub-folders the daemon cannot read (their photos are never tagged) and folders
+    sitting where a sidecar must go (that image's sidecar can never be written)."""
+    suffix = cfg.sidecar.suffix
+    out: list[Finding] = []
+    stack = list(cfg.inbox.paths)
+    while stack and len(out) < limit:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            out.append(
+                Finding(
+                    "fail",
+                    f"cannot read folder {folder} ({exc.strerror}): its photos are never tagged",
+                    f"chmod u+rx {folder} (or give the service's group g+rx)",
+                )
+            )
+            continue
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            path = Path(entry.path)
+            if entry.name.endswith(suffix):
+                image = path.with_name(entry.name[: -len(suffix)])
+                out.append(
+                    Finding(
+                        "fail",
+                        f"{path} is a folder where the sidecar of {image.name} must go",
+                        f"move it away: mv {path} {path}.folder",
+                    )
+                )
+            elif cfg.inbox.recursive:
+                stack.append(path)
+    return out or [Finding("ok", "every inbox folder is readable; no folder blocks a sidecar")]
+
+
 def check_inotify(cfg: Config) -> list[Finding]:
     if cfg.watch.polling == "on":
         return [Finding("ok", "polling is on: inotify limits do not apply")]
@@ -253,7 +291,8 @@ def run_doctor(config_path: Path | None, out: TextIO) -> int:
         findings.append(Finding("fail", f"config: {exc}", "fix that key in the config file"))
         cfg = None
     if cfg is not None:
-        for check in (check_inbox, check_inotify, check_model, check_log, check_failures):
+        checks = (check_inbox, check_folders, check_inotify, check_model, check_log)
+        for check in (*checks, check_failures):
             findings.extend(check(cfg))
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for f in findings:
