@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from resnet_watch.config import Config, load_config
-from resnet_watch.errors import ConfigError
+from resnet_watch.errors import ConfigError, InstallRefused
 from resnet_watch.library import iter_sidecars
 
 __all__ = ["Finding", "find_failures", "reset_failures", "run_doctor"]
@@ -171,6 +171,39 @@ def check_folders(cfg: Config, limit: int = 50) -> list[Finding]:
     return out or [Finding("ok", "every inbox folder is readable; no folder blocks a sidecar")]
 
 
+def check_service(cfg: Config) -> list[Finding]:
+    """With the system unit installed: does its sandbox see every path this config needs?
+
+    The same checks as ``install-service`` (a dry run): paths under /tmp, a Python in a
+    home directory, a program it cannot run; and whether the installed unit is stale.
+    """
+    from resnet_watch import service
+
+    unit = service.SYSTEM_UNIT_PATH
+    if cfg.source is None or not unit.exists():
+        return []
+    again = f"sudo resnet-watch install-service --config {cfg.source}"
+    try:
+        result = service.install_service(False, cfg.source, dest=unit, dry_run=True)
+    except InstallRefused as exc:
+        return [Finding("fail", f"system service: {exc}", "")]
+    out = [Finding("warn", f"system service: {text}") for text in result.warnings]
+    try:
+        current = unit.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [*out, Finding("warn", f"cannot read {unit}: {exc.strerror}")]
+    if current != result.unit_text:
+        out.append(
+            Finding(
+                "warn",
+                f"{unit} is not what install-service writes for this config now "
+                "(a path or setting changed since it was installed)",
+                again,
+            )
+        )
+    return out or [Finding("ok", f"{unit} matches this config")]
+
+
 def check_inotify(cfg: Config) -> list[Finding]:
     if cfg.watch.polling == "on":
         return [Finding("ok", "polling is on: inotify limits do not apply")]
@@ -292,7 +325,7 @@ def run_doctor(config_path: Path | None, out: TextIO) -> int:
         cfg = None
     if cfg is not None:
         checks = (check_inbox, check_folders, check_inotify, check_model, check_log)
-        for check in (*checks, check_failures):
+        for check in (*checks, check_service, check_failures):
             findings.extend(check(cfg))
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for f in findings:

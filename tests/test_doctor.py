@@ -74,3 +74,23 @@ def test_retry_refuses_paths_outside_the_inbox(tmp_path: Path, capsys) -> None:
     assert "no such file" in capsys.readouterr().err
     assert Path("/etc/passwd").exists()
     assert main(["retry", "--config", str(cfg), str(inbox)]) == 0
+
+
+def test_doctor_checks_the_installed_unit_like_install_service(
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
+    """An installed unit that predates an inbox in /tmp: doctor says PrivateTmp and stale unit."""
+    from resnet_watch import service
+
+    unit = tmp_path / "resnet-watch.service"
+    unit.write_text(service.default_unit(False))
+    monkeypatch.setattr(service, "SYSTEM_UNIT_PATH", unit)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(f"inbox:\n  paths: [{inbox}]\nlog:\n  file: null\n")
+    main(["doctor", "--config", str(cfg)])
+    out = capsys.readouterr().out
+    assert f"system service: {inbox} is under /tmp" in out
+    assert f"{unit} is not what install-service writes" in out
+    assert f"install-service --config {cfg}" in out
