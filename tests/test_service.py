@@ -21,6 +21,7 @@ from resnet_watch.service import (
     load_template,
     render_unit,
 )
+from tests.requirements import need
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)  # exists, so `verify` accepts it as ExecStart
@@ -344,8 +345,7 @@ def test_system_install_refuses_program_in_home(tmp_path: Path, config: Path) ->
 
 def test_system_install_uses_the_inbox_group(tmp_path: Path, config: Path) -> None:
     """A group-owned inbox becomes SupplementaryGroups=; a root-group one gets a warning and fix."""
-    if os.geteuid() != 0:
-        pytest.skip("chgrp to another group needs root")
+    need(os.geteuid() == 0, "chgrp to another group needs root (CI runs as root)")
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chown(shared, -1, 100)  # Debian's "users"
@@ -370,7 +370,6 @@ def test_system_install_uses_the_inbox_group(tmp_path: Path, config: Path) -> No
 
 def test_install_reads_inbox_paths_from_config(tmp_path: Path, config: Path) -> None:
     """Without inbox_paths, the inbox folders come from the config file itself."""
-    pytest.importorskip("resnet_watch.config")
     result = install_service(False, config, tmp_path / "u", dry_run=True, executable=PYTHON)
     assert f"ReadWritePaths={config.parent / 'inbox'}" in result.unit_text
 

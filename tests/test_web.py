@@ -137,7 +137,7 @@ def test_search_over_labels_tags_and_albums(setup: Setup) -> None:
 def test_thumbnails_are_cached_in_the_state_dir_and_bounded(tmp_path: Path, inbox: Path) -> None:
     """Thumbnails are JPEGs made once, kept in web.state_dir (not the inbox), pruned to the cap."""
     cfg = make_config(tmp_path, {"thumbnail_cache_mb": 1})
-    files = small_library(inbox)
+    small_library(inbox)
     with client_for(cfg, FakeDaemon(inbox)) as client:
         before = inbox_files(inbox)
         first = client.get("/thumb?p=0/2024/cat.png&s=s")
@@ -159,7 +159,6 @@ def test_thumbnails_are_cached_in_the_state_dir_and_bounded(tmp_path: Path, inbo
             assert client.get(f"/thumb?p=0/noise{i}.png&s=l").status_code == 200
         total = sum(p.stat().st_size for p in (tmp_path / "state").rglob("*.jpg"))
         assert total <= 1024 * 1024
-    assert files
 
 
 def test_a_crafted_sidecar_does_not_break_the_pages(setup: Setup, inbox: Path) -> None:
