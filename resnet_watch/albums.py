@@ -478,8 +478,9 @@ def prune_album_links(albums_dir: Path, albums: Collection[str] | None = None) -
     A symlink is gone when its target is. A hardlink never dangles, so it is gone when every
     name of its inode lives inside ``albums_dir`` (the original was deleted; keeping it would
     keep the pixels alive). With ``albums``, links in folders of albums no longer configured
-    are removed too, and those folders if that leaves them empty. Only names this module
-    generates are touched, and only inside a folder that carries the marker.
+    are removed too. Album folders left empty are removed (an album nobody is in any more
+    should not linger as an empty folder in a photo app). Only names this module generates
+    are touched, and only inside a folder that carries the marker.
     """
     if not (albums_dir / MARKER).exists():
         return 0
@@ -504,12 +505,12 @@ def prune_album_links(albums_dir: Path, albums: Collection[str] | None = None) -
                 key = (st.st_dev, st.st_ino)
                 inodes.setdefault(key, []).append(path)
                 nlinks[key] = st.st_nlink
-        if retired:
-            with contextlib.suppress(OSError):
-                folder.rmdir()
     for key, paths in inodes.items():
         if len(paths) >= nlinks[key]:
             for path in paths:
                 _remove_ours(path)
                 removed += 1
+    for folder in _album_dirs(albums_dir):
+        with contextlib.suppress(OSError):  # not empty: still an album
+            folder.rmdir()
     return removed

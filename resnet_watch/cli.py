@@ -370,6 +370,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 def cmd_reindex(args: argparse.Namespace) -> int:
     cfg = _load(args, prepare_inbox=False)
+    _configure_logging(cfg, to_file=False)  # warnings (sidecar_ignored) go to stderr
     from resnet_watch.extras import build_extras
     from resnet_watch.library import reindex
 
@@ -422,6 +423,27 @@ def _install_worker_service(args: argparse.Namespace, config: Path) -> int:
     return 0
 
 
+def cmd_reload(args: argparse.Namespace) -> int:
+    """The unit's ExecReload=: SIGHUP the daemon and wait until it has reloaded."""
+    from resnet_watch.reloading import request_reload, runtime_dir
+
+    directory = runtime_dir()
+    if directory is None:
+        print(
+            "resnet-watch: reload waits on $RUNTIME_DIRECTORY, which systemd sets for the "
+            f"service (RuntimeDirectory=); outside systemd use: kill -HUP {args.pid}",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        result = request_reload(args.pid, directory, args.timeout)
+    except (OSError, TimeoutError) as exc:
+        print(f"resnet-watch: reload: {exc}", file=sys.stderr)
+        return 1
+    print(result.summary())
+    return 0 if result.ok else 1
+
+
 # --- doctor / retry -----------------------------------------------------------------------
 
 
@@ -437,6 +459,22 @@ def cmd_retry(args: argparse.Namespace) -> int:
     from resnet_watch.doctor import reset_failures
 
     roots = [Path(p) for p in args.paths] or list(cfg.inbox.paths)
+    inboxes = [Path(os.path.realpath(p)) for p in cfg.inbox.paths]
+    refused = 0
+    for path in roots:
+        real = Path(os.path.realpath(path))
+        if not os.path.lexists(path):
+            print(f"resnet-watch: retry: {path}: no such file or folder", file=sys.stderr)
+            refused += 1
+        elif not any(real == inbox or inbox in real.parents for inbox in inboxes):
+            print(
+                f"resnet-watch: retry: {path} is not inside the inbox "
+                f"({', '.join(map(str, cfg.inbox.paths))}); nothing to retry there",
+                file=sys.stderr,
+            )
+            refused += 1
+    if refused:
+        return 1
     n = reset_failures(roots, cfg.sidecar.suffix)
     print(
         f"cleared {n} failure record(s); a running daemon retries them at its next rescan "
@@ -521,6 +559,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=bench.run_from_args)
 
     p = sub.add_parser(
+        "reload", help="reload a running daemon's config and wait until it is applied"
+    )
+    p.add_argument("--pid", type=int, required=True, help="the daemon's pid ($MAINPID)")
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait (default 60)")
+    p.set_defaults(func=cmd_reload)
+
+    p = sub.add_parser(
         "install-service", parents=[common], help="write a systemd unit for this install"
     )
     p.add_argument("--user", action="store_true", help="a user unit (no root needed)")
@@ -546,3 +591,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `resnet-watch doctor | head -2`: the reader left. Point stdout at /dev/null so
+        # the interpreter's final flush does not print a second traceback.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141  # as a shell reports death by SIGPIPE

@@ -154,6 +154,11 @@ class WebConfig:
     state_dir: Path = Path("state/web")
     thumbnail_cache_mb: int = 256
 
+    @property
+    def serving(self) -> bool:
+        """Whether the daemon starts the HTTP server: ``ops_only`` alone is enough."""
+        return self.enabled or self.ops_only
+
 
 @dataclass(frozen=True)
 class CustomConfig:
@@ -400,7 +405,7 @@ def _check_web(web: WebConfig, inboxes: tuple[Path, ...]) -> None:
     need(web.thumbnail_cache_mb >= 1, "web.thumbnail_cache_mb", "must be >= 1")
     if web.token is not None:
         need(len(web.token) >= 16, "web.token", "must be at least 16 characters")
-    if web.enabled and not is_loopback(web.bind):
+    if web.serving and not is_loopback(web.bind):
         need(
             web.token is not None,
             "web.token",

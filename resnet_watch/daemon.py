@@ -30,10 +30,12 @@ from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.custom import CustomTagger
 from resnet_watch.errors import ConfigError, WeightsError
 from resnet_watch.imaging import ImageLimits
+from resnet_watch.liveness import Liveness
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
 from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, PipelineSettings, Sink
+from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
 from resnet_watch.sidecar import sweep_temp_files
 from resnet_watch.store import SidecarStore, StoreSettings
 from resnet_watch.watcher import Watcher, WatchSettings
@@ -48,6 +50,10 @@ __all__ = ["Daemon", "build_pipeline_settings", "memory_trimmer", "rss_bytes"]
 _RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
 _RELOADABLE |= {"pipeline.retry_backoff_seconds", "pipeline.batch_wait_ms"}
 _RELOADABLE |= {"custom.head", "custom.screenshots"}  # the head file is re-read on SIGHUP
+
+STALL_SECONDS = 30.0
+"""A part (pipeline, watcher) without progress for this long stops the watchdog pings
+(half the watchdog timeout when systemd runs one)."""
 
 
 def rss_bytes() -> int:
@@ -131,6 +137,24 @@ def _store_settings(cfg: Config) -> StoreSettings:
     )
 
 
+def _reloadable(key: str) -> bool:
+    return key in _RELOADABLE or key.split(".")[0] in _RELOADABLE
+
+
+def _with_reloadable(running: Config, new: Config) -> Config:
+    """``running`` with the reloadable settings of ``new``; the rest stays as it runs."""
+    sections: dict[str, Any] = {}
+    for key in sorted(_RELOADABLE):
+        section, _, name = key.partition(".")
+        if not name:
+            sections[section] = getattr(new, section)
+            continue
+        current = sections.get(section, getattr(running, section))
+        value = getattr(getattr(new, section), name)
+        sections[section] = dataclasses.replace(current, **{name: value})
+    return dataclasses.replace(running, **sections)
+
+
 def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
@@ -169,6 +193,11 @@ class Daemon:
         self.watcher: Watcher | None = None
         # what the status page, /healthz and /metrics show; recorded even with web off
         self.activity = Activity()
+        # every long-running loop beats here; WATCHDOG=1 and /healthz need all of them
+        self.liveness = Liveness(("pipeline", "watcher"))
+        self._stalled: list[str] = []
+        self._store: SidecarStore | None = None
+        self._reloads = 0
         self.model_info: ModelInfo | None = None
         self._started_wall = time.time()
         self._started_mono = time.monotonic()
@@ -232,6 +261,7 @@ class Daemon:
             write_extras=self._write_extras,
             customize=self.custom.fields if self.custom is not None else None,
         )
+        self._store = store
         for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
             self.log.info("temp_file_removed", path=str(removed))
 
@@ -240,14 +270,17 @@ class Daemon:
             build_pipeline_settings(cfg, decode_threads, info.name),
             self._observed(store.sink),
             gate=store.gate,
-            heartbeat=self._heartbeat,
+            heartbeat=self.liveness.beater("pipeline"),
         )
         self.pipeline.start()
         self.watcher = Watcher(
-            _watch_settings(cfg), self.pipeline.submit, get_logger("resnet_watch.watcher")
+            _watch_settings(cfg),
+            self._submit_from_watcher,
+            get_logger("resnet_watch.watcher"),
+            heartbeat=self.liveness.beater("watcher"),
         )
         self.watcher.start()
-        if cfg.web.enabled and not self._start_web():
+        if cfg.web.serving and not self._start_web():
             self._shutdown()
             return 2
         ready_ms = (time.monotonic() - started) * 1000
@@ -315,7 +348,7 @@ class Daemon:
             self.log.info("temp_file_removed", path=str(removed))
         try:
             dispatcher = connect_dispatcher(
-                cfg, sink_for, get_logger("resnet_watch.queue"), self._heartbeat
+                cfg, sink_for, get_logger("resnet_watch.queue"), self.liveness.beater("pipeline")
             )
         except ConfigError as exc:
             print(f"resnet-watch: {exc}", file=sys.stderr)
@@ -324,10 +357,13 @@ class Daemon:
         dispatcher.start()
         self.model_info = dispatcher.model
         self.watcher = Watcher(
-            _watch_settings(cfg), dispatcher.submit, get_logger("resnet_watch.watcher")
+            _watch_settings(cfg),
+            dispatcher.submit,
+            get_logger("resnet_watch.watcher"),
+            heartbeat=self.liveness.beater("watcher"),
         )
         self.watcher.start()
-        if cfg.web.enabled and not self._start_web():
+        if cfg.web.serving and not self._start_web():
             self._shutdown()
             return 2
         self.log.info(
@@ -354,9 +390,33 @@ class Daemon:
 
     # --- status for the web UI and ops endpoints --------------------------------------
 
-    def _heartbeat(self) -> None:
-        self.activity.heartbeat()
-        self.notifier.watchdog()
+    def _submit_from_watcher(self, path: Path) -> bool:
+        """The watcher blocked on a full queue is waiting for the pipeline, not hung."""
+        assert self.pipeline is not None
+        with self.liveness.waiting_on("watcher", "pipeline"):
+            return self.pipeline.submit(path)
+
+    def _check_liveness(self) -> None:
+        """Ping the watchdog and /healthz only while every part makes progress."""
+        interval = self.notifier.watchdog_interval
+        limit = interval / 2 if interval else STALL_SECONDS
+        stalled = self.liveness.stalled(limit)
+        if not stalled:
+            if self._stalled:
+                self.log.info("daemon_progressing", recovered=self._stalled)
+            self._stalled = []
+            self.activity.heartbeat()
+            self.notifier.watchdog()
+            return
+        if stalled != self._stalled:
+            ages = self.liveness.ages()
+            self.log.error(
+                "daemon_stalled",
+                parts=stalled,
+                seconds={p: round(ages[p], 1) for p in stalled},
+                limit_seconds=limit,
+            )
+        self._stalled = stalled
 
     def _observed(self, sink: Sink) -> Sink:
         """The store's sink, also feeding the activity ring and latency histogram."""
@@ -456,7 +516,8 @@ class Daemon:
         trim = memory_trimmer()
         last_classified = 0
         next_housekeeping = 0.0
-        while not self._stop.wait(1.0):
+        while not self._stop.wait(min(1.0, self._tick())):
+            self._check_liveness()
             if self._housekeeping is not None and time.monotonic() >= next_housekeeping:
                 next_housekeeping = time.monotonic() + max(60.0, self.cfg.watch.rescan_interval)
                 try:
@@ -480,37 +541,73 @@ class Daemon:
                 trim()
                 last_classified = c.classified
 
+    def _tick(self) -> float:
+        """The main loop's period: often enough for a short test watchdog, else 1 s."""
+        interval = self.notifier.watchdog_interval
+        return max(0.05, interval / 4) if interval else 1.0
+
     def _apply_reload(self) -> None:
+        """Re-read the config; apply what can change live, name what needs a restart.
+
+        ``self.cfg`` is what runs: after a reload it holds the new values of the
+        reloadable keys and the old values of the rest, so a later reload reports only
+        keys whose file value still differs from the running one.
+        """
         self.notifier.reloading()
+        self._reloads += 1
         try:
             new = load_config(self.cfg.source)
         except ConfigError as exc:
             self.log.error("config_reload_failed", error=str(exc))
+            self._record_reload(ok=False, error=str(exc))
             self.notifier.ready(self._status_line())
             return
-        old_flat, new_flat = _flatten(self.cfg), _flatten(new)
-        changed = sorted(k for k in new_flat if new_flat[k] != old_flat.get(k))
-        needs_restart = [
-            k
-            for k in changed
-            if k not in _RELOADABLE and k.split(".")[0] not in _RELOADABLE and k != "source"
-        ]
-        applied = [k for k in changed if k not in needs_restart]
-        if "log" in {k.split(".")[0] for k in applied} and self._reconfigure_logging:
-            self._reconfigure_logging(new)
+        running, wanted = _flatten(self.cfg), _flatten(new)
+        changed = sorted(k for k in wanted if k != "source" and wanted[k] != running.get(k))
+        applied = [k for k in changed if _reloadable(k)]
+        needs_restart = [k for k in changed if not _reloadable(k)]
+        self.cfg = _with_reloadable(self.cfg, new)
+        if any(k.split(".")[0] == "log" for k in applied) and self._reconfigure_logging:
+            self._reconfigure_logging(self.cfg)
         if self.pipeline is not None:
             self.pipeline.update_settings(
-                top_k=new.model.top_k,
-                min_score=new.model.min_score,
-                batch_wait=new.pipeline.batch_wait_ms / 1000,
+                top_k=self.cfg.model.top_k,
+                min_score=self.cfg.model.min_score,
+                batch_wait=self.cfg.pipeline.batch_wait_ms / 1000,
+            )
+        if self._store is not None:
+            self._store.update_settings(
+                retries=self.cfg.pipeline.retries,
+                backoff_seconds=self.cfg.pipeline.retry_backoff_seconds,
             )
         self.log.info("config_reloaded", applied=applied, needs_restart=needs_restart)
-        if not needs_restart:
-            self.cfg = new
-        self._load_head(new)
+        self._load_head(self.cfg)
         if self.watcher is not None:
             self.watcher.rescan()
+        self._record_reload(ok=True, applied=applied, needs_restart=needs_restart)
         self.notifier.ready(self._status_line())
+
+    def _record_reload(
+        self,
+        *,
+        ok: bool,
+        applied: list[str] | None = None,
+        needs_restart: list[str] | None = None,
+        error: str = "",
+    ) -> None:
+        """For ``resnet-watch reload`` (the unit's ExecReload=), waiting on this result."""
+        result = ReloadResult(
+            os.getpid(),
+            self._reloads,
+            ok,
+            tuple(applied or ()),
+            tuple(needs_restart or ()),
+            error,
+        )
+        try:
+            write_result(runtime_dir(), result)
+        except OSError as exc:
+            self.log.warning("reload_status_write_failed", error=str(exc))
 
     def _shutdown(self) -> None:
         pipeline, watcher = self.pipeline, self.watcher

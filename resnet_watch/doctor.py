@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal, TextIO
 
 from resnet_watch.config import Config, load_config
-from resnet_watch.errors import ConfigError
+from resnet_watch.errors import ConfigError, InstallRefused
 from resnet_watch.library import iter_sidecars
 
 __all__ = ["Finding", "find_failures", "reset_failures", "run_doctor"]
@@ -131,6 +131,77 @@ def check_inbox(cfg: Config) -> list[Finding]:
                 )
             )
     return out
+
+
+def check_folders(cfg: Config, limit: int = 50) -> list[Finding]:
+    """Sub-folders the daemon cannot read (their photos are never tagged) and folders
+    sitting where a sidecar must go (that image's sidecar can never be written)."""
+    suffix = cfg.sidecar.suffix
+    out: list[Finding] = []
+    stack = list(cfg.inbox.paths)
+    while stack and len(out) < limit:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError as exc:
+            out.append(
+                Finding(
+                    "fail",
+                    f"cannot read folder {folder} ({exc.strerror}): its photos are never tagged",
+                    f"chmod u+rx {folder} (or give the service's group g+rx)",
+                )
+            )
+            continue
+        for entry in entries:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            path = Path(entry.path)
+            if entry.name.endswith(suffix):
+                image = path.with_name(entry.name[: -len(suffix)])
+                out.append(
+                    Finding(
+                        "fail",
+                        f"{path} is a folder where the sidecar of {image.name} must go",
+                        f"move it away: mv {path} {path}.folder",
+                    )
+                )
+            elif cfg.inbox.recursive:
+                stack.append(path)
+    return out or [Finding("ok", "every inbox folder is readable; no folder blocks a sidecar")]
+
+
+def check_service(cfg: Config) -> list[Finding]:
+    """With the system unit installed: does its sandbox see every path this config needs?
+
+    The same checks as ``install-service`` (a dry run): paths under /tmp, a Python in a
+    home directory, a program it cannot run; and whether the installed unit is stale.
+    """
+    from resnet_watch import service
+
+    unit = service.SYSTEM_UNIT_PATH
+    if cfg.source is None or not unit.exists():
+        return []
+    again = f"sudo resnet-watch install-service --config {cfg.source}"
+    try:
+        result = service.install_service(False, cfg.source, dest=unit, dry_run=True)
+    except InstallRefused as exc:
+        return [Finding("fail", f"system service: {exc}", "")]
+    out = [Finding("warn", f"system service: {text}") for text in result.warnings]
+    try:
+        current = unit.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [*out, Finding("warn", f"cannot read {unit}: {exc.strerror}")]
+    if current != result.unit_text:
+        out.append(
+            Finding(
+                "warn",
+                f"{unit} is not what install-service writes for this config now "
+                "(a path or setting changed since it was installed)",
+                again,
+            )
+        )
+    return out or [Finding("ok", f"{unit} matches this config")]
 
 
 def check_inotify(cfg: Config) -> list[Finding]:
@@ -273,8 +344,8 @@ def run_doctor(config_path: Path | None, out: TextIO) -> int:
         findings.append(Finding("fail", f"config: {exc}", "fix that key in the config file"))
         cfg = None
     if cfg is not None:
-        checks = (check_inbox, check_inotify, check_model, check_log, check_failures, check_queue)
-        for check in checks:
+        checks = (check_inbox, check_folders, check_inotify, check_model, check_log)
+        for check in (*checks, check_service, check_failures, check_queue):
             findings.extend(check(cfg))
     marks = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
     for f in findings:

@@ -242,7 +242,8 @@ def decode_bytes(
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageTooLarge(str(exc)) from exc
+        # Pillow's text cites its own threshold (twice ours), not the configured limit
+        raise ImageTooLarge(f"more pixels than limits.max_pixels ({limits.max_pixels})") from exc
     except MemoryError as exc:
         raise ImageTooLarge("ran out of memory while decoding") from exc
     except UnidentifiedImageError as exc:

@@ -12,12 +12,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from resnet_watch import fsutil
 from resnet_watch.extras import Extras
 from resnet_watch.models.spec import Label
-from resnet_watch.sidecar import read_sidecar, write_sidecar
+from resnet_watch.sidecar import image_for, read_sidecar, write_sidecar
 
 __all__ = ["album_counts", "image_for_sidecar", "iter_sidecars", "reindex"]
+
+_log = structlog.get_logger("resnet_watch.library")
 
 
 def iter_sidecars(roots: Sequence[Path], suffix: str) -> Iterator[Path]:
@@ -25,10 +29,19 @@ def iter_sidecars(roots: Sequence[Path], suffix: str) -> Iterator[Path]:
     return fsutil.walk_files(roots, lambda name: name.endswith(suffix))
 
 
-def image_for_sidecar(sidecar: Path, record: dict[str, Any]) -> Path:
-    """The image a sidecar describes (its recorded name; long names are hashed on disk)."""
-    name = (record.get("file") or {}).get("name")
-    return sidecar.with_name(name) if isinstance(name, str) and name else sidecar
+def image_for_sidecar(sidecar: Path, record: dict[str, Any], suffix: str) -> Path | None:
+    """The image a sidecar describes, from the sidecar's own path (``sidecar.image_for``).
+
+    A sidecar whose record names another file (planted, or copied from elsewhere) is
+    ignored and logged: None.
+    """
+    image = image_for(sidecar, record, suffix)
+    if image is None:
+        name = (record.get("file") or {}).get("name")
+        _log.warning(
+            "sidecar_ignored", path=str(sidecar), reason="names_another_file", name=str(name)[:200]
+        )
+    return image
 
 
 def album_counts(roots: Sequence[Path], suffix: str) -> Counter[str]:
@@ -61,8 +74,8 @@ def reindex(
         record = read_sidecar(path)
         if record is None or record.get("status") != "ok":
             continue
-        image = image_for_sidecar(path, record)
-        if not os.path.lexists(image):
+        image = image_for_sidecar(path, record, suffix)
+        if image is None or not os.path.lexists(image):
             continue
         fresh = dict(extras.enrich(_labels(record)))
         if customize is not None:

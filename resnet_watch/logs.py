@@ -12,6 +12,7 @@ explicitly with ``log.format: json`` and a file.
 
 from __future__ import annotations
 
+import json
 import logging
 import logging.handlers
 import os
@@ -35,23 +36,57 @@ def under_systemd(environ: Mapping[str, str] | None = None) -> bool:
 
 
 class _CappedRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """RotatingFileHandler that also rotates *before* a record would cross the cap.
+    """RotatingFileHandler whose every line fits in a quarter of the file (min 256 bytes).
 
-    The stdlib one only checks ``size + len(record) >= max`` which holds too, but it
-    rotates an oversized single record into a file of its own; we truncate such a
-    record so the cap holds even for pathological messages.
+    The stdlib one rotates an oversized record into a file of its own, breaking the cap.
+    Such a line is not dropped either: its longest fields are shortened until it fits and
+    it says ``"truncated": true``, so every event still reaches the log as JSON.
     """
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.maxBytes > 0:
-            msg = self.format(record)
-            limit = max(256, self.maxBytes // 4)
-            if len(msg.encode("utf-8", "replace")) > limit:
-                record.msg = msg.encode("utf-8", "replace")[: limit - 32].decode("utf-8", "ignore")
-                record.msg += " ...[truncated]"
-                record.args = None
-                record._logger = None
-        super().emit(record)
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        if self.maxBytes <= 0:
+            return line
+        return _fit_json_line(line, max(256, self.maxBytes // 4))
+
+
+_KEEP = ("event", "level", "timestamp", "logger")
+
+
+def _fit_json_line(line: str, limit: int) -> str:
+    """``line`` (one JSON object) within ``limit`` UTF-8 bytes, longest fields cut first."""
+    if _size(line) <= limit:
+        return line
+    try:
+        event = json.loads(line)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict):
+        event = {"event": "log_line_truncated", "text": line}
+    event["truncated"] = True
+    while True:
+        text = json.dumps(event, ensure_ascii=False)
+        excess = _size(text) - limit
+        if excess <= 0:
+            return text
+        longest = max(
+            (k for k in event if k not in _KEEP and k != "truncated"),
+            key=lambda k: _size(json.dumps(event[k], ensure_ascii=False)),
+            default=None,
+        )
+        if longest is None:
+            kept = {k: str(event[k])[:64] for k in _KEEP if k in event}
+            return json.dumps({**kept, "truncated": True}, ensure_ascii=False)
+        value = event[longest]
+        value = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        room = len(value) - excess - 8
+        event[longest] = value[: max(0, room)] + "..." if room > 16 else "..."
+        if room <= 16 and value == "...":
+            del event[longest]
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
 
 
 def _shared_processors() -> list[Any]:

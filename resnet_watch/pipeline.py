@@ -14,7 +14,6 @@ the core testable with a fake classifier and no filesystem watcher.
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import dataclasses
 import hashlib
@@ -31,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import structlog
 
 from resnet_watch.errors import ImageError
 from resnet_watch.imaging import ImageLimits, preprocess, read_image
@@ -119,6 +119,10 @@ class _Counters:
 
 
 _STOP = object()
+_log = structlog.get_logger("resnet_watch.pipeline")
+
+SINK_RETRY_SECONDS = 60.0
+"""When even recording a failure raised, the image is tried again after this long."""
 
 
 def hash_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -159,8 +163,6 @@ class Pipeline:
         self._decoders: list[threading.Thread] = []
         self._infer: threading.Thread | None = None
         self.counters = _Counters()
-        # the latest exceptions a sink let through (bounded: a daemon runs for months)
-        self.sink_errors: collections.deque[BaseException] = collections.deque(maxlen=20)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -285,17 +287,20 @@ class Pipeline:
         except OSError as exc:
             return failed("unreadable_file", f"cannot stat: {exc.strerror}", None)
         facts = FileFacts.from_stat(path, st)
+        refused: tuple[str, str] | None = None
         if stat.S_ISLNK(st.st_mode):
-            return failed("symlink_not_followed", "symbolic link: not followed", facts)
-        if not stat.S_ISREG(st.st_mode):
-            return failed("unreadable_file", "not a regular file", facts)
+            refused = ("symlink_not_followed", "symbolic link: not followed")
+        elif not stat.S_ISREG(st.st_mode):
+            refused = ("unreadable_file", "not a regular file")
+        # The gate first, for refused files too: their failure record says whether this
+        # version was already recorded (a restart must not count a symlink again).
         if self._gate is not None:
             decision = self._gate(path, facts)
             if decision.action == "skip":
                 return Skipped(path, decision.reason, facts)
             if decision.action == "wait":
                 return Skipped(path, decision.reason, facts, retry_in=decision.wait_seconds)
-            if decision.action == "check_hash":
+            if decision.action == "check_hash" and refused is None:
                 try:
                     sha = hash_file(path)
                 except OSError as exc:
@@ -303,6 +308,8 @@ class Pipeline:
                 hashed = FileFacts(facts.name, facts.size, facts.mtime_ns, sha)
                 if self._gate(path, hashed).action == "skip":
                     return Skipped(path, "same_content", hashed)
+        if refused is not None:
+            return failed(*refused, facts)
         spec = self._model.preprocess
         try:
             decoded = read_image(path, self._settings.limits, spec.resize_short)
@@ -345,10 +352,12 @@ class Pipeline:
     def _infer_loop(self) -> None:
         stop_seen = False
         while True:
-            self._heartbeat()
             self._resubmit_due()
             items, stop = self._next_batch()
             stop_seen = stop_seen or stop
+            if items or self.in_flight() == 0:
+                # progress, or nothing to do; not a loop spinning past a hung decode
+                self._heartbeat()
             if items:
                 self._run_batch(items)
             if stop_seen and self._ready.empty():
@@ -389,9 +398,7 @@ class Pipeline:
             if isinstance(outcome, Skipped) and outcome.retry_in is not None:
                 retry_in = outcome.retry_in
             else:
-                retry_in = self._sink(outcome)
-        except Exception as exc:  # the sink logs its own errors; never lose the thread
-            self.sink_errors.append(exc)
+                outcome, retry_in = self._sink_or_fail(outcome)
         finally:
             if isinstance(outcome, Classified):
                 self.counters.classified += 1
@@ -403,6 +410,30 @@ class Pipeline:
         if retry_in is not None:
             with self._lock:
                 heapq.heappush(self._retries, (time.monotonic() + retry_in, str(outcome.path)))
+
+    def _sink_or_fail(self, outcome: Outcome) -> tuple[Outcome, float | None]:
+        """Hand ``outcome`` to the sink; a sink that raises fails the image, visibly.
+
+        A bug while recording a result (enriching, writing) must not lose the image
+        without a trace: it is recorded again as an ``internal_error`` failure, which the
+        sink writes as a failure record, logs as ``image_failed`` and schedules for retry.
+        If even that raises, the image is retried after ``SINK_RETRY_SECONDS``.
+        """
+        try:
+            return outcome, self._sink(outcome)
+        except Exception as exc:
+            _log.error(
+                "sink_failed", path=str(outcome.path), outcome=type(outcome).__name__, exc_info=True
+            )
+            message = f"{type(exc).__name__}: {exc}"
+        facts = outcome.facts
+        elapsed = outcome.elapsed_ms if isinstance(outcome, Classified | Failed) else 0.0
+        failed = Failed(outcome.path, facts, "internal_error", message, elapsed)
+        try:
+            return failed, self._sink(failed)
+        except Exception:
+            _log.error("sink_failed", path=str(outcome.path), outcome="Failed", exc_info=True)
+            return failed, SINK_RETRY_SECONDS
 
     def _resubmit_due(self) -> None:
         now = time.monotonic()

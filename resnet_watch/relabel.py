@@ -54,8 +54,8 @@ def relabel_library(
         record = read_sidecar(sidecar)
         if record is None or record.get("status") != "ok":
             continue
-        image = image_for_sidecar(sidecar, record)
-        if not os.path.lexists(image):
+        image = image_for_sidecar(sidecar, record, suffix)
+        if image is None or not os.path.lexists(image):  # crafted or stray sidecar
             continue
         report.seen += 1
         embedding = decode(record.get("embedding"))

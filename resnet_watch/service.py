@@ -14,6 +14,7 @@ from __future__ import annotations
 import grp
 import os
 import re
+import shutil
 import stat
 import sys
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,8 @@ EXAMPLE_USER_EXECUTABLE = Path("/home/alice/.local/bin/resnet-watch")  # as pipx
 
 # ProtectHome= hides these from a system service; whatever it needs there is bind-mounted.
 _HOME_ROOTS = (PurePosixPath("/home"), PurePosixPath("/root"), PurePosixPath("/run/user"))
+# PrivateTmp=yes gives the service an empty /tmp and /var/tmp of its own.
+_TMP_ROOTS = (PurePosixPath("/tmp"), PurePosixPath("/var/tmp"))
 _PLACEHOLDER = re.compile(r"@[A-Z_]+@")
 _GROUP_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\$?")
 _PYTHON_NAME = re.compile(r"python(\d+(\.\d+)?)?")
@@ -106,6 +109,7 @@ def render_unit(
     supplementary_groups: Sequence[str] = (),
     web_bind: str | None = None,
     writable: Sequence[Path] = (),
+    readable: Sequence[Path] = (),
 ) -> str:
     """Fill the template's ``@PLACEHOLDER@``s; pure, and every path must be absolute.
 
@@ -116,7 +120,9 @@ def render_unit(
 
     ``web_bind`` (the web UI's address, when it is on) opens just enough network: IPv4/6
     sockets, and IP traffic to localhost only when the address is loopback. ``writable``
-    are extra folders the daemon writes (the web UI's thumbnail cache).
+    are extra folders the daemon writes (the web UI's thumbnail cache), ``readable`` extra
+    folders it reads (weights, the Python installation behind a venv). Any needed path under
+    /tmp or /var/tmp turns PrivateTmp= off: a private /tmp would hide it.
     """
     paths = [exec_python_or_cmd, config_path, *inbox_paths]
     for path in paths:
@@ -135,23 +141,33 @@ def render_unit(
     words = [_quote(str(exec_python_or_cmd), exec_line=True)]
     if _PYTHON_NAME.fullmatch(exec_python_or_cmd.name):
         words += ["-m", "resnet_watch"]
+    program = list(words)
     words += ["run", "--config", _quote(str(config_path), exec_line=True)]
 
     access: list[str] = []
     hidden_home = False
+    # No "-" on the inbox: a missing inbox must fail the start (226/NAMESPACE), not run
+    # a service that watches an empty stand-in.
     for inbox in inbox_paths:
         if not user_mode and _under_home(inbox):
             hidden_home = True
-            access.append(f"BindPaths={_quote('-' + str(inbox), forbid=':')}")
+            access.append(f"BindPaths={_quote(str(inbox), forbid=':')}")
         else:
-            access.append(f"ReadWritePaths={_quote('-' + str(inbox))}")
-    if not user_mode and _under_home(config_path):
-        hidden_home = True
-        # The folder, not the file: relative paths in the config (weights/) resolve against it.
-        access.append(f"BindReadOnlyPaths={_quote(str(config_path.parent), forbid=':')}")
+            access.append(f"ReadWritePaths={_quote(str(inbox))}")
+    # The config's folder, not the file: relative paths in the config resolve against it.
+    for folder in dict.fromkeys([config_path.parent, *readable]):
+        _check_path(folder)
+        if not user_mode and _under_home(folder):
+            hidden_home = True
+            optional = "" if folder == config_path.parent else "-"  # weights may come later
+            access.append(f"BindReadOnlyPaths={_quote(optional + str(folder), forbid=':')}")
+    needed = [exec_python_or_cmd, config_path, *inbox_paths, *writable, *readable]
+    private_tmp = user_mode or not any(_under_tmp(p) for p in needed)
 
     values = {
         "EXEC_START": " ".join(words),
+        # $MAINPID is systemd's, not escaped: the synchronous reload (see reloading.py)
+        "EXEC_RELOAD": " ".join([*program, "reload", "--pid", "$MAINPID"]),
         "REQUIRES_MOUNTS_FOR": " ".join(_quote(str(p)) for p in inbox_paths),
         "PROTECT_HOME": "read-only" if user_mode else ("tmpfs" if hidden_home else "yes"),
         "INBOX_ACCESS": "\n".join(access),
@@ -164,7 +180,15 @@ def render_unit(
         access.append(f"ReadWritePaths={_quote('-' + str(folder))}")
     values["INBOX_ACCESS"] = "\n".join(access)
     out: list[str] = []
-    for line in _open_network(template.splitlines(), web_bind):
+    lines = _open_network(template.splitlines(), web_bind)
+    if not private_tmp:
+        lines = [
+            "# PrivateTmp= off: a path the service needs is under /tmp or /var/tmp"
+            if line.strip() == "PrivateTmp=yes"
+            else line
+            for line in lines
+        ]
+    for line in lines:
         key = line.strip()[1:-1] if _PLACEHOLDER.fullmatch(line.strip()) else None
         if key in values:
             if values[key]:
@@ -225,10 +249,11 @@ def install_service(
     cfg = load_config(config_path, environ={}, prepare_inbox=False)
     if inbox_paths is None:
         inbox_paths = cfg.inbox.paths
-    web_bind = cfg.web.bind if cfg.web.enabled else None
-    writable = [Path(os.path.abspath(cfg.web.state_dir))] if cfg.web.enabled else []
+    web_bind = cfg.web.bind if cfg.web.serving else None
+    writable = [Path(os.path.abspath(cfg.web.state_dir))] if cfg.web.serving else []
     inboxes = [Path(os.path.abspath(p)) for p in inbox_paths]
     executable = Path(os.path.abspath(executable or _default_executable()))
+    readable = [Path(os.path.abspath(cfg.model.weights_dir))]
     is_root = os.geteuid() == 0
 
     if user:
@@ -246,14 +271,19 @@ def install_service(
                 f"installing the system service writes {SYSTEM_UNIT_PATH} and needs root: "
                 f"run it with sudo, or install a user service with --user"
             )
-        if _under_home(executable):
-            raise InstallRefused(
-                f"the system service cannot run {executable}: ProtectHome= hides home "
-                "directories from it. Install resnet-watch outside /home (e.g. "
-                "python3 -m venv /opt/resnet-watch/.venv), or use --user"
-            )
         unit_path = dest or SYSTEM_UNIT_PATH
         groups, warnings = _system_access(inboxes, config_path)
+        python_home, program_notes = _program_access(executable)
+        readable += python_home
+        warnings += program_notes
+        needed = [config_path, *inboxes, *writable, *readable]
+        warnings += [
+            f"{p} is under {'/var/tmp' if str(p).startswith('/var/tmp') else '/tmp'}: the unit "
+            "turns PrivateTmp= off so the service can see it (and /tmp is usually emptied "
+            "at boot: a folder under /srv or /var/lib is safer)"
+            for p in needed
+            if _under_tmp(p)
+        ]
 
     text = render_unit(
         load_template(user),
@@ -264,6 +294,7 @@ def install_service(
         supplementary_groups=groups,
         web_bind=web_bind,
         writable=writable,
+        readable=readable,
     )
     if cfg.queue.url:  # several machines: Redis must be reachable (queue/unit.py)
         from resnet_watch.queue.unit import open_watcher_network
@@ -356,10 +387,72 @@ def _system_access(inboxes: Sequence[Path], config_path: Path) -> tuple[list[str
     return groups, warnings
 
 
+def _program_access(executable: Path) -> tuple[list[Path], list[str]]:
+    """What the system service needs to start ``executable``: the Python installation it
+    really runs (through symlinks and the script's #! line) when that lives in a home
+    directory, which ProtectHome= hides (pyenv, uv); and notes saying so.
+
+    Raises InstallRefused when the program cannot work there at all: resnet-watch itself
+    installed in a home directory, or a Python the service's own user cannot read.
+    """
+    why = (
+        "ProtectHome= hides home directories from the system service, and its own user "
+        "could not read them anyway"
+    )
+    fix = "Install resnet-watch outside /home (e.g. python3 -m venv /opt/resnet-watch/.venv)"
+    program = Path(os.path.realpath(executable))
+    interpreter = _interpreter_of(program)
+    for path in (executable, program):
+        if _under_home(path) and path != interpreter:
+            raise InstallRefused(
+                f"the system service cannot run {executable} (it is {program}): {why}. "
+                f"{fix}, or use --user"
+            )
+    if interpreter is None or not _under_home(interpreter):
+        return [], []
+    install = interpreter.parent.parent  # .../bin/python3.11 -> the installation
+    readable = stat.S_IROTH | stat.S_IXOTH
+    mode = install.stat().st_mode if install.exists() else 0
+    if mode & readable != readable:
+        raise InstallRefused(
+            f"the system service cannot run {executable}: its Python {interpreter} is in "
+            f"{install}, which other users cannot read. chmod o+rx {install}, or make the "
+            "venv from a Python outside home (apt install python3-venv), or use --user"
+        )
+    return [install], [
+        f"{executable} runs the Python in {install} (a home directory, hidden by "
+        "ProtectHome=): the unit binds that folder read-only into the service"
+    ]
+
+
+def _interpreter_of(program: Path) -> Path | None:
+    """The resolved Python a program runs: itself, or its #! interpreter."""
+    if _PYTHON_NAME.fullmatch(program.name):
+        return program
+    try:
+        with open(program, "rb") as fh:
+            first = fh.readline(4096)
+    except OSError:
+        return None
+    if not first.startswith(b"#!"):
+        return None
+    words = first[2:].decode("utf-8", "replace").split()
+    if not words:
+        return None
+    target = words[1] if Path(words[0]).name == "env" and len(words) > 1 else words[0]
+    found = shutil.which(target) if "/" not in target else target
+    return Path(os.path.realpath(found)) if found else None
+
+
 def _default_executable() -> Path:
     # Not resolved: a venv's python is a symlink, and resolving it would leave the venv.
     script = Path(sys.executable).parent / "resnet-watch"
     return script if os.access(script, os.X_OK) else Path(sys.executable)
+
+
+def _under_tmp(path: Path) -> bool:
+    pure = PurePosixPath(path)
+    return any(pure == root or root in pure.parents for root in _TMP_ROOTS)
 
 
 def _under_home(path: Path) -> bool:

@@ -32,6 +32,7 @@ __all__ = [
     "FileFacts",
     "atomic_write_bytes",
     "failure_record",
+    "image_for",
     "read_sidecar",
     "result_record",
     "sidecar_path",
@@ -78,6 +79,24 @@ def sidecar_path(image: Path, suffix: str) -> Path:
     room = NAME_MAX - len(os.fsencode(suffix)) - len(digest) - 1
     stem = os.fsencode(image.name)[:room].decode("utf-8", "ignore")
     return image.with_name(f"{stem}~{digest}{suffix}")
+
+
+def image_for(sidecar: Path, record: Mapping[str, Any], suffix: str) -> Path | None:
+    """The image ``sidecar`` belongs to, judged by the sidecar's own path; None if the
+    record names another file.
+
+    Anyone who can write to the inbox can plant a sidecar, so its ``file.name`` is only
+    trusted when it is a plain name whose sidecar is this very file (``sidecar_path``
+    round-trips): ``../../etc/passwd``, ``..`` or a name from another folder never is.
+    The recorded name matters only for names too long for the filesystem, whose sidecar
+    has a hashed stem.
+    """
+    file = record.get("file")
+    name = file.get("name") if isinstance(file, Mapping) else None
+    if not isinstance(name, str) or name in ("", ".", "..") or "/" in name or "\0" in name:
+        return None
+    image = sidecar.with_name(name)
+    return image if sidecar_path(image, suffix) == sidecar else None
 
 
 def _model_fields(model: ModelInfo) -> dict[str, Any]:

@@ -210,8 +210,8 @@ def load_items(roots: Sequence[Path], suffix: str) -> tuple[list[Item], int]:
         record = read_sidecar(sidecar)
         if record is None or record.get("status") != "ok":
             continue
-        image = image_for_sidecar(sidecar, record)
-        if not image.exists():
+        image = image_for_sidecar(sidecar, record, suffix)
+        if image is None or not image.exists():  # a crafted or stray sidecar names no image
             continue
         item = item_from_record(image, record, exif_time(image))
         if item is None:

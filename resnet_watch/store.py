@@ -8,6 +8,7 @@ image. Keeping state in the sidecars (no database) means a restart, a
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -74,6 +75,16 @@ class SidecarStore:
         # write failures cannot be recorded on disk; count them here (bounded)
         self._write_failures: OrderedDict[str, int] = OrderedDict()
 
+    @property
+    def settings(self) -> StoreSettings:
+        return self._settings
+
+    def update_settings(self, *, retries: int, backoff_seconds: float) -> None:
+        """Apply what a SIGHUP may change; later failures are planned with the new values."""
+        self._settings = dataclasses.replace(
+            self._settings, retries=retries, backoff_seconds=backoff_seconds
+        )
+
     def sidecar_for(self, image: Path) -> Path:
         return sidecar_path(image, self._settings.suffix)
 
@@ -98,7 +109,7 @@ class SidecarStore:
     # --- outcomes ---------------------------------------------------------------------
 
     def _record_result(self, out: Classified) -> float | None:
-        extra = dict(self._enrich(out.labels)) if self._enrich else {}
+        extra = self._enriched(out)
         if out.features is not None and self._settings.keep_embeddings:
             extra["embedding"] = encode(out.features, self._model)
         record = result_record(
@@ -122,7 +133,13 @@ class SidecarStore:
             try:
                 self._write_extras(out.path, record)
             except Exception as exc:
-                self._log.warning("sidecar_extras_failed", path=str(out.path), error=str(exc))
+                self._log.warning(
+                    "sidecar_extras_failed",
+                    path=str(out.path),
+                    stage="write",
+                    error=f"{type(exc).__name__}: {exc}",
+                    exc_info=True,
+                )
         target = self.sidecar_for(out.path)
         if not self._write(out.path, target, record):
             return self._write_retry(out.path)
@@ -137,6 +154,26 @@ class SidecarStore:
             model=self._model.name,
         )
         return None
+
+    def _enriched(self, out: Classified) -> dict[str, Any]:
+        """Tags and albums for a result; a failing rule costs the extras, never the labels.
+
+        The JSON is still written without them (``reindex`` adds them once the cause is
+        fixed), and the failure is logged with its traceback.
+        """
+        if self._enrich is None:
+            return {}
+        try:
+            return dict(self._enrich(out.labels))
+        except Exception as exc:
+            self._log.warning(
+                "sidecar_extras_failed",
+                path=str(out.path),
+                stage="enrich",
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=True,
+            )
+            return {}
 
     def _record_failure(self, out: Failed) -> float | None:
         if not os.path.lexists(out.path):

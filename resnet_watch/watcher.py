@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import logging
 import os
 import queue
 import stat
@@ -264,24 +263,6 @@ class _QueueingHandler(FileSystemEventHandler):
             put((_SCAN_DIR, os.fsdecode(event.src_path)))
 
 
-class _OverflowAlarm(logging.Handler):
-    """Turns watchdog's inotify overflow warning into a rescan request.
-
-    watchdog 7 logs ``IN_Q_OVERFLOW`` and rebuilds its watches but tells handlers nothing, so
-    the lost events would wait for the periodic rescan. Runs on watchdog's thread: sets a flag.
-    """
-
-    LOGGER = "watchdog.observers.inotify_c"
-
-    def __init__(self, flag: threading.Event) -> None:
-        super().__init__(logging.WARNING)
-        self._flag = flag
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if "overflow" in str(record.msg).lower():
-            self._flag.set()
-
-
 class Watcher:
     """Watches ``settings.roots`` and calls ``on_ready(path)`` once per settled file version.
 
@@ -302,8 +283,12 @@ class Watcher:
         log: structlog.typing.FilteringBoundLogger | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        heartbeat: Callable[[], None] | None = None,
     ) -> None:
+        """``heartbeat`` is called from every pass of the settle loop while an observer
+        runs: a wedged loop (hung mount) or a dead observer stops the beats."""
         self.settings = settings
+        self._heartbeat = heartbeat or (lambda: None)
         self._on_ready = on_ready
         self._log: structlog.typing.FilteringBoundLogger = (
             log if log is not None else structlog.get_logger("resnet_watch.watcher")
@@ -327,8 +312,7 @@ class Watcher:
         self._thread: threading.Thread | None = None
         self._tick = min(0.25, max(0.1, settings.settle_seconds / 4))
         self._last_scan = clock()
-        self._rescan_requested = threading.Event()
-        self._overflow_alarm = _OverflowAlarm(self._rescan_requested)
+        self._rescan_requested = threading.Event()  # set on inotify queue overflow
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -343,7 +327,6 @@ class Watcher:
             raise RuntimeError("Watcher already started")
         with self._observer_lock:
             self._start_observer()
-        logging.getLogger(_OverflowAlarm.LOGGER).addHandler(self._overflow_alarm)
         started = self._clock()
         files, _ = self._scan_all()
         self._log.info(
@@ -356,7 +339,6 @@ class Watcher:
     def stop(self, timeout: float = 5) -> None:
         """Stop the observer and the settle thread; waits up to ``timeout`` seconds for each."""
         self._stop.set()
-        logging.getLogger(_OverflowAlarm.LOGGER).removeHandler(self._overflow_alarm)
         with self._observer_lock:
             self._stop_observer(timeout)
         thread, self._thread = self._thread, None
@@ -449,6 +431,8 @@ class Watcher:
         next_health = self._clock() + self.health_interval
         while not self._stop.wait(self._tick):
             try:
+                if self._observer is not None:
+                    self._heartbeat()
                 self._drain_events()
                 self._emit_ready()
                 now = self._clock()
@@ -569,7 +553,8 @@ class Watcher:
                 mode = "on"
         if mode != "on":
             try:
-                self._observer = self._launch(_native_observer_class(), "inotify")
+                native = _native_observer_class(self._rescan_requested.set, self._log)
+                self._observer = self._launch(native, "inotify")
                 return
             except OSError as exc:
                 if mode == "off" or exc.errno in _NOT_AN_INOTIFY_PROBLEM:
@@ -635,10 +620,20 @@ def _shutdown(observer: BaseObserver, timeout: float) -> bool:
     return not (stopper.is_alive() or observer.is_alive())
 
 
-def _native_observer_class() -> Callable[..., BaseObserver]:
+def _native_observer_class(
+    on_overflow: Callable[[], None], log: structlog.typing.FilteringBoundLogger
+) -> Callable[..., BaseObserver]:
+    """The platform's observer; on Linux one that reports inotify overflow (overflow.py)."""
     from watchdog.observers import Observer
 
-    return Observer
+    from resnet_watch import overflow
+
+    if getattr(Observer, "__name__", "") != "InotifyObserver":
+        return Observer
+    if not overflow.supported():
+        log.warning("overflow_detection_unavailable", fallback="periodic_rescan")
+        return Observer
+    return lambda: overflow.overflow_reporting_observer(on_overflow)
 
 
 def _errno_name(exc: OSError) -> str:

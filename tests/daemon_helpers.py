@@ -40,9 +40,11 @@ class DaemonProcess:
         env: dict[str, str] | None = None,
         *,
         module: str = "resnet_watch",
+        python: str = sys.executable,
     ) -> None:
         self.tmp = tmp
         self.module = module  # tests.fixture_launcher: the ResNet-18 FIXTURE weights path
+        self.python = python  # another venv's interpreter: the daemon as installed there
         self.inbox = tmp / "inbox"
         self.log_file = tmp / "logs" / "resnet-watch.log"
         config: dict[str, Any] = {
@@ -71,7 +73,7 @@ class DaemonProcess:
     def start(self, wait_ready: bool = True, timeout: float = 120) -> DaemonProcess:
         self._offset_runs = len(self.events("daemon_started"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", self.module, "run", "--config", str(self.config)],
+            [self.python, "-m", self.module, "run", "--config", str(self.config)],
             cwd=self.tmp,
             env=self.env,
             stdout=subprocess.DEVNULL,

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from resnet_watch.models.photos import ai_benchmark_photos
+from tests.requirements import need
 
 __all__ = [
     "FileServer",
@@ -27,6 +28,7 @@ __all__ = [
     "fixture_int8_resnet18",
     "held_out_photos",
     "isolated_torch_home",
+    "skimage_calibration_dir",
     "skimage_photo",
 ]
 
@@ -71,11 +73,22 @@ def fixture_fp32_resnet18(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def calibration_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten of the calibration photos (ai-benchmark 0..9), never ones whose labels we test."""
     photos = ai_benchmark_photos()
-    if len(photos) != 100:
-        pytest.skip("ai-benchmark==0.1.2 photos are not installed")
+    need(len(photos) == 100, "ai-benchmark==0.1.2 photos are not installed")
     folder = tmp_path_factory.mktemp("calibrate")
     for photo in photos[:10]:
         shutil.copy(photo, folder / photo.name)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def skimage_calibration_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Eight colour photos scikit-image ships: enough to calibrate FIXTURE weights, whose
+    labels mean nothing, without the ai-benchmark package."""
+    folder = tmp_path_factory.mktemp("calibrate-skimage")
+    names = ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "retina.jpg")
+    names += ("motorcycle_left.png", "hubble_deep_field.jpg", "color.png")
+    for name in names:
+        shutil.copy(skimage_photo(name), folder / name)
     return folder
 
 
@@ -87,8 +100,9 @@ def held_out_photos() -> dict[int, Path]:
 
 def skimage_photo(name: str) -> Path:
     """A real photo shipped by scikit-image (e.g. chelsea.png, a cat)."""
-    skimage = pytest.importorskip("skimage")
-    return Path(skimage.__file__).parent / "data" / name
+    from tests.daemon_helpers import shipped_photo
+
+    return shipped_photo("skimage", "data", name)
 
 
 @pytest.fixture

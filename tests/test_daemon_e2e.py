@@ -33,18 +33,16 @@ def daemon(tmp_path: Path):
         d.stop()
 
 
-def test_cat_photo_gets_a_cat_label_within_seconds(daemon: DaemonProcess) -> None:
+def test_cat_photo_gets_a_cat_label(daemon: DaemonProcess) -> None:
     """A real cat photo copied into the inbox gets a sidecar with a cat in its top 5."""
     cat = daemon.inbox / "chelsea.png"
-    started = time.monotonic()
     shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), cat)
-    record = wait_until(lambda: read_sidecar_json(cat), 10, "the cat's sidecar")
-    elapsed = time.monotonic() - started
+    # how fast: `resnet-watch bench` measures it; a timed unit test only measures the CI load
+    record = wait_until(lambda: read_sidecar_json(cat), 60, "the cat's sidecar")
     names = {label["name"] for label in record["labels"]}
     assert names & CAT_CLASSES, names
     assert validate_record(record) == []
     assert record["model"]["name"] == "efficientnet_lite0" and not record["model"]["fixture"]
-    assert elapsed < 5  # 2 s in the quick start; slack for a loaded CI machine
     assert "Cats" in record["albums"]
     assert any(tag.startswith("Pets/Cats/") for tag in record["tags"])
     xmp = cat.with_name(cat.name + ".xmp").read_text()
@@ -53,10 +51,12 @@ def test_cat_photo_gets_a_cat_label_within_seconds(daemon: DaemonProcess) -> Non
     assert event["path"] == str(cat) and event["top1"] in names and event["ms"] > 0
 
 
-def test_slow_writer_is_classified_once_when_complete(
-    daemon: DaemonProcess, tmp_path: Path
-) -> None:
-    """A file grown 64 KB every 100 ms for ~10 s (slow scp) is read once, after the last byte."""
+def test_slow_writer_is_classified_once_when_complete(tmp_path: Path) -> None:
+    """A file grown 64 KB every 100 ms for ~10 s (slow scp) is read once, after the last byte.
+
+    settle_seconds is 3 here, thirty times the writer's pauses: a loaded machine that
+    stalls the writer for a second must not turn this into the documented early-read case
+    (a writer pausing longer than settle_seconds), which test_reliability covers."""
     import numpy as np
 
     noise = np.random.default_rng(7).integers(0, 256, (1460, 1460, 3), dtype=np.uint8)
@@ -64,15 +64,16 @@ def test_slow_writer_is_classified_once_when_complete(
     Image.fromarray(noise).save(src, compress_level=0)
     data = src.read_bytes()
     assert len(data) >= 6_000_000  # ~100 chunks of 64 KB: about 10 s
+    daemon = DaemonProcess(tmp_path, {"watch": {"settle_seconds": 3.0}}).start()
     target = daemon.inbox / "slow.png"
     with open(target, "wb") as fh:
         for i in range(0, len(data), 64 * 1024):
             fh.write(data[i : i + 64 * 1024])
             fh.flush()
             time.sleep(0.1)
-    record = wait_until(lambda: read_sidecar_json(target), 15, "slow file's sidecar")
+    record = wait_until(lambda: read_sidecar_json(target), 30, "slow file's sidecar")
     assert record["status"] == "ok" and record["file"]["size"] == len(data)
-    time.sleep(1.0)
+    assert daemon.stop() == 0  # anything still in flight is finished and logged
     assert daemon.classified_count(target) == 1
     assert not [e for e in daemon.events("image_failed") if e["path"] == str(target)]
 
@@ -89,21 +90,16 @@ def test_part_file_renamed_into_place_is_classified_once(daemon: DaemonProcess) 
     os.rename(hidden, daemon.inbox / "photo2.jpg")
     wait_until(lambda: read_sidecar_json(final), 10, "renamed file's sidecar")
     wait_until(lambda: read_sidecar_json(daemon.inbox / "photo2.jpg"), 10, "second rename")
-    time.sleep(0.8)
+    assert daemon.stop() == 0  # anything still in flight is finished and logged
     assert daemon.classified_count(final) == 1
     names = sorted(p.name for p in daemon.inbox.iterdir())
-    assert names == [
+    assert names == [  # XMP is on by default: each photo has its JSON and its XMP
         "photo.jpg",
         "photo.jpg.resnet-watch.json",
         "photo.jpg.xmp",
         "photo2.jpg",
         "photo2.jpg.resnet-watch.json",
         "photo2.jpg.xmp",
-    ] or names == [
-        "photo.jpg",
-        "photo.jpg.resnet-watch.json",
-        "photo2.jpg",
-        "photo2.jpg.resnet-watch.json",
     ]
 
 
@@ -137,11 +133,14 @@ def test_sigterm_stops_cleanly_and_restart_skips_done_work(tmp_path: Path) -> No
     shutil.copy(shipped_photo("skimage", "data", "coffee.png"), second)
     d.start()
     wait_until(lambda: read_sidecar_json(second), 10, "backlog file's sidecar")
-    time.sleep(0.5)
+    skipped = wait_until(
+        lambda: [e for e in d.events("image_skipped") if e["path"] == str(first)],
+        30,
+        "the restart's scan to skip the first file",
+    )
     assert d.classified_count(first) == 1  # skipped on restart: same file, same model
     assert d.classified_count(second) == 1
-    skipped = [e for e in d.events("image_skipped") if e["path"] == str(first)]
-    assert skipped and skipped[-1]["reason"] == "up_to_date"
+    assert skipped[-1]["reason"] == "up_to_date"
     assert d.stop(signal.SIGINT) == 0
 
 
@@ -155,7 +154,6 @@ def test_sigterm_during_a_burst_loses_nothing(tmp_path: Path) -> None:
     assert len(done_first) < 200
     d.start()
     wait_until(lambda: all(read_sidecar_json(p) for p in images), 120, "every sidecar")
-    time.sleep(0.5)
     assert d.stop() == 0
     counts = d.classified_counts()
     assert set(counts) == {str(p) for p in images}

@@ -46,6 +46,7 @@ from tests.hostile import (
     png_bytes,
     png_header_bomb,
 )
+from tests.requirements import need
 
 LIMITS = ImageLimits(max_bytes=50_000_000, max_pixels=50_000_000)
 TARGET = 256
@@ -79,8 +80,8 @@ def sha256(path: Path) -> str:
 
 def skimage_photo(name: str) -> Image.Image:
     spec = find_spec("skimage")
-    if spec is None or spec.origin is None:
-        pytest.skip("scikit-image (test extra) not installed: it ships the real photos")
+    need(spec is not None, "scikit-image (test extra) not installed: it ships the real photos")
+    assert spec is not None and spec.origin is not None
     return Image.open(Path(spec.origin).parent / "data" / name).convert("RGB")
 
 
@@ -88,9 +89,12 @@ def skimage_photo(name: str) -> Image.Image:
 
 
 def heif_bytes(image: Image.Image) -> bytes:
-    pillow_heif = pytest.importorskip("pillow_heif")
-    if not pillow_heif.libheif_info().get("HEIF"):
-        pytest.skip("this pillow-heif build has no HEVC encoder to make a test file")
+    import pillow_heif  # a runtime dependency: no reason to skip
+
+    need(
+        bool(pillow_heif.libheif_info().get("HEIF")),
+        "this pillow-heif build has no HEVC encoder to make a test file",
+    )
     buf = io.BytesIO()
     pillow_heif.from_pillow(image).save(buf, quality=95)
     return buf.getvalue()
@@ -204,7 +208,8 @@ def test_exif_orientation_is_applied(tmp_path: Path) -> None:
 
 def test_heif_orientation_is_applied_once(tmp_path: Path) -> None:
     """A HEIC with orientation 6 comes out upright (libheif rotates; we do not rotate again)."""
-    pillow_heif = pytest.importorskip("pillow_heif")
+    import pillow_heif  # a runtime dependency: no reason to skip
+
     heif_bytes(Image.new("RGB", (8, 8)))  # skips without an encoder
     exif = Image.Exif()
     exif[ORIENTATION] = 6
@@ -371,11 +376,12 @@ def test_pixel_limit_is_checked_from_the_header(tmp_path: Path) -> None:
 def test_pillow_bomb_error_becomes_too_large(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Pillow's own DecompressionBombError is reported as too large."""
+    """Pillow's own DecompressionBombError is too large, citing the configured limit."""
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)
     path = write(tmp_path, "p.png", png_bytes(Image.new("RGB", (20, 20))))
-    with pytest.raises(ImageTooLarge):
+    with pytest.raises(ImageTooLarge, match=r"max_pixels \(150\)") as caught:
         read(path, ImageLimits(max_bytes=10**6, max_pixels=150))
+    assert "300" not in str(caught.value)  # Pillow's threshold is twice ours
 
 
 def test_pillow_default_limit_never_refuses_what_we_allow(
@@ -497,13 +503,36 @@ def test_vanished_file_is_unreadable(tmp_path: Path) -> None:
         read(path)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files regardless of permissions")
-def test_no_read_permission_is_unreadable(tmp_path: Path) -> None:
-    """A file without read permission is unreadable."""
-    path = write(tmp_path, "secret.jpg", jpeg_bytes(photo((32, 24))))
-    path.chmod(0)
-    with pytest.raises(UnreadableFile, match="permission denied"):
-        read(path)
+def test_no_read_permission_is_unreadable() -> None:
+    """A file without read permission is unreadable (checked as nobody when run as root)."""
+    import shutil
+
+    from tests.unprivileged import as_unprivileged, shared_tmp
+
+    base = shared_tmp()
+    try:
+        path = write(base, "secret.jpg", jpeg_bytes(photo((32, 24))))
+        path.chmod(0)
+        code = (
+            "import sys\n"
+            "from pathlib import Path\n"
+            "from resnet_watch.imaging import ImageLimits, read_image\n"
+            "try:\n"
+            "    read_image(Path(sys.argv[1]), ImageLimits(10**8, 10**8), 224)\n"
+            "except Exception as exc:\n"
+            "    print(type(exc).__name__, exc)\n"
+        )
+        done = subprocess.run(
+            as_unprivileged([sys.executable, "-c", code, str(path)]),
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=120,
+        )
+        assert done.stdout.startswith("UnreadableFile"), done.stdout + done.stderr
+        assert "permission denied" in done.stdout
+    finally:
+        shutil.rmtree(base)
 
 
 def test_permission_error_is_unreadable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

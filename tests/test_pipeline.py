@@ -241,3 +241,27 @@ def test_model_error_fails_the_batch_not_the_pipeline(tmp_path: Path) -> None:
     got = sink.by_path()
     assert isinstance(got[first], Failed) and got[first].kind == "model_error"
     assert isinstance(got[later], Classified)
+
+
+def test_a_sink_that_raises_fails_the_image_for_a_retry(tmp_path: Path) -> None:
+    """A bug while recording a result becomes an internal_error failure, counted and retried."""
+    path = make(tmp_path / "a.png", (200, 0, 0))
+    calls: list[Outcome] = []
+
+    def sink(outcome: Outcome) -> float | None:
+        calls.append(outcome)
+        if isinstance(outcome, Classified):
+            raise ValueError("enrich bug")
+        return 30.0
+
+    p = Pipeline(FakeClassifier(), PipelineSettings(limits=LIMITS), sink)
+    p.start()
+    p.submit(path)
+    assert p.wait_idle(30)
+    p.stop()
+    assert [type(o).__name__ for o in calls] == ["Classified", "Failed"]
+    failed = calls[1]
+    assert isinstance(failed, Failed) and failed.kind == "internal_error"
+    assert "enrich bug" in failed.message and failed.facts is not None
+    assert (p.counters.classified, p.counters.failed) == (0, 1)
+    assert p.pending_retries() == 1

@@ -8,10 +8,12 @@ import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
+import tempfile
+from pathlib import Path, PurePosixPath
 
 import pytest
 
+from resnet_watch import service
 from resnet_watch.service import (
     InstallRefused,
     default_unit,
@@ -19,6 +21,7 @@ from resnet_watch.service import (
     load_template,
     render_unit,
 )
+from tests.requirements import need
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)  # exists, so `verify` accepts it as ExecStart
@@ -101,7 +104,7 @@ def test_repo_unit_is_the_template_with_default_paths(user_mode: bool, name: str
 
 
 def test_repo_unit_has_the_service_contract() -> None:
-    """The shipped unit is Type=notify with a watchdog, reload by SIGHUP and restart on failure."""
+    """The shipped unit is Type=notify with a watchdog, a waiting reload and restart on failure."""
     lines = set((REPO / "systemd" / "resnet-watch.service").read_text().splitlines())
     assert {
         "Type=notify",
@@ -109,10 +112,12 @@ def test_repo_unit_has_the_service_contract() -> None:
         "WatchdogSec=60",
         "ExecStart=/opt/resnet-watch/.venv/bin/resnet-watch run"
         " --config /etc/resnet-watch/config.yaml",
-        "ExecReload=/bin/kill -HUP $MAINPID",
+        "ExecReload=/opt/resnet-watch/.venv/bin/resnet-watch reload --pid $MAINPID",
+        "RuntimeDirectory=resnet-watch",
         "Restart=on-failure",
         "DynamicUser=yes",
-        "ReadWritePaths=-/srv/photos/inbox",
+        "ReadWritePaths=/srv/photos/inbox",
+        "RestartPreventExitStatus=2 203 226",
         "PrivateNetwork=yes",
         "RestrictAddressFamilies=AF_UNIX",
     } <= lines
@@ -141,7 +146,7 @@ def test_system_unit_with_home_inbox_and_odd_names_passes_verify(tmp_path: Path)
         user_mode=False,
     )
     assert "ProtectHome=tmpfs" in text
-    assert 'BindPaths="-/home/alice/Pictures/new inbox"' in text
+    assert 'BindPaths="/home/alice/Pictures/new inbox"' in text
     assert "BindReadOnlyPaths=/home/alice/.config/resnet-watch" in text
     assert_verifies(write_unit(tmp_path / "units", text))
     assert exposure(tmp_path / "units" / "resnet-watch.service") <= MAX_EXPOSURE
@@ -217,7 +222,7 @@ def test_render_escapes_specifiers_and_variables() -> None:
         user_mode=False,
     )
     assert 'ExecStart=/opt/rw/bin/resnet-watch run --config "/etc/rw/$$HOME 50%%.yaml"' in text
-    assert "ReadWritePaths=-/srv/100%%" in text
+    assert "ReadWritePaths=/srv/100%%" in text
 
 
 @pytest.mark.parametrize(
@@ -340,8 +345,7 @@ def test_system_install_refuses_program_in_home(tmp_path: Path, config: Path) ->
 
 def test_system_install_uses_the_inbox_group(tmp_path: Path, config: Path) -> None:
     """A group-owned inbox becomes SupplementaryGroups=; a root-group one gets a warning and fix."""
-    if os.geteuid() != 0:
-        pytest.skip("chgrp to another group needs root")
+    need(os.geteuid() == 0, "chgrp to another group needs root (CI runs as root)")
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chown(shared, -1, 100)  # Debian's "users"
@@ -366,9 +370,8 @@ def test_system_install_uses_the_inbox_group(tmp_path: Path, config: Path) -> No
 
 def test_install_reads_inbox_paths_from_config(tmp_path: Path, config: Path) -> None:
     """Without inbox_paths, the inbox folders come from the config file itself."""
-    pytest.importorskip("resnet_watch.config")
     result = install_service(False, config, tmp_path / "u", dry_run=True, executable=PYTHON)
-    assert f"ReadWritePaths=-{config.parent / 'inbox'}" in result.unit_text
+    assert f"ReadWritePaths={config.parent / 'inbox'}" in result.unit_text
 
 
 def test_web_ui_opens_only_the_network_it_needs(tmp_path: Path, config: Path) -> None:
@@ -408,3 +411,84 @@ def test_web_ui_off_keeps_the_network_closed(tmp_path: Path, config: Path) -> No
     )
     assert "PrivateNetwork=yes" in result.unit_text.splitlines()
     assert "RestrictAddressFamilies=AF_UNIX" in result.unit_text.splitlines()
+
+
+# --- the sandbox must see every path the service needs -----------------------------------
+
+
+def test_inbox_under_tmp_turns_private_tmp_off_and_says_why(tmp_path: Path, config: Path) -> None:
+    """An inbox in /tmp would be replaced by PrivateTmp='s empty one: the unit adapts."""
+    inbox = Path(tempfile.mkdtemp(prefix="rw-inbox-", dir="/tmp"))
+    try:
+        result = install_service(
+            False, config, tmp_path / "u", dry_run=True, inbox_paths=[inbox], executable=PYTHON
+        )
+    finally:
+        inbox.rmdir()
+    lines = result.unit_text.splitlines()
+    assert "PrivateTmp=yes" not in lines and f"ReadWritePaths={inbox}" in lines
+    assert any(str(inbox) in w and "PrivateTmp=" in w for w in result.warnings)
+    assert_verifies(write_unit(tmp_path / "units", result.unit_text))
+
+
+def test_default_unit_keeps_private_tmp() -> None:
+    """Paths outside /tmp keep the private /tmp."""
+    assert "PrivateTmp=yes" in default_unit(False).splitlines()
+
+
+def _venv_with_python_in_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A venv in /opt-like space whose python links to an interpreter in a "home" (pyenv)."""
+    home = tmp_path / "home"
+    monkeypatch.setattr(service, "_HOME_ROOTS", (PurePosixPath(home),))
+    install = home / "alice" / ".pyenv" / "versions" / "3.11.7"
+    (install / "bin").mkdir(parents=True)
+    real = install / "bin" / "python3.11"
+    shutil.copy(sys.executable, real)
+    venv_bin = tmp_path / "opt" / "venv" / "bin"
+    venv_bin.mkdir(parents=True)
+    (venv_bin / "python").symlink_to(real)
+    script = venv_bin / "resnet-watch"
+    script.write_text(f"#!{venv_bin / 'python'}\nimport sys\n")
+    script.chmod(0o755)
+    return script
+
+
+def test_python_in_a_home_directory_is_bound_into_the_sandbox(
+    tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A venv on pyenv/uv's Python under /home or /root: that installation is bound read-only."""
+    script = _venv_with_python_in_home(tmp_path, monkeypatch)
+    install = tmp_path / "home" / "alice" / ".pyenv" / "versions" / "3.11.7"
+    result = install_service(
+        False, config, tmp_path / "u", dry_run=True, inbox_paths=[tmp_path], executable=script
+    )
+    lines = result.unit_text.splitlines()
+    assert "ProtectHome=tmpfs" in lines and f"BindReadOnlyPaths=-{install}" in lines
+    assert any(str(install) in w for w in result.warnings)
+
+
+def test_python_nobody_else_can_read_is_refused(
+    tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interpreter in a 0700 folder would fail with 203/EXEC: refused with the fix."""
+    script = _venv_with_python_in_home(tmp_path, monkeypatch)
+    install = tmp_path / "home" / "alice" / ".pyenv" / "versions" / "3.11.7"
+    install.chmod(0o700)
+    with pytest.raises(InstallRefused, match=r"other users cannot read.*--user"):
+        install_service(
+            False, config, tmp_path / "u", dry_run=True, inbox_paths=[tmp_path], executable=script
+        )
+
+
+def test_program_resolving_into_a_home_directory_is_refused(
+    tmp_path: Path, config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/opt/.../resnet-watch that is a symlink into /home: refused, naming where it really is."""
+    script = _venv_with_python_in_home(tmp_path, monkeypatch)
+    moved = tmp_path / "home" / "alice" / "resnet-watch"
+    script.rename(moved)
+    script.symlink_to(moved)
+    with pytest.raises(InstallRefused, match=f"it is {moved}"):
+        install_service(
+            False, config, tmp_path / "u", dry_run=True, inbox_paths=[tmp_path], executable=script
+        )

@@ -13,7 +13,6 @@ from resnet_watch.models.spec import Label
 from resnet_watch.sidecar import (
     TEMP_PREFIX,
     FileFacts,
-    atomic_write_bytes,
     failure_record,
     read_sidecar,
     result_record,
@@ -124,15 +123,41 @@ def test_failed_write_leaves_old_sidecar_and_no_temp(tmp_path: Path, monkeypatch
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
-def test_read_only_folder_gives_a_clear_error(tmp_path: Path) -> None:
-    """A read-only folder gives SidecarError, not a crash."""
-    tmp_path.chmod(0o555)
+def test_read_only_folder_gives_a_clear_error() -> None:
+    """A read-only folder gives SidecarError, not a crash (as nobody when run as root)."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.unprivileged import as_unprivileged, shared_tmp
+
+    base = shared_tmp()
+    folder = base / "locked"
+    folder.mkdir()
+    folder.chmod(0o555)
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from resnet_watch.sidecar import atomic_write_bytes\n"
+        "try:\n"
+        "    atomic_write_bytes(Path(sys.argv[1]), b'{}')\n"
+        "except Exception as exc:\n"
+        "    print(type(exc).__name__, exc)\n"
+    )
     try:
-        with pytest.raises(SidecarError, match="cannot write"):
-            atomic_write_bytes(tmp_path / "x.json", b"{}")
+        done = subprocess.run(
+            as_unprivileged([sys.executable, "-c", code, str(folder / "x.json")]),
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parents[1],
+            timeout=120,
+        )
+        assert done.stdout.startswith("SidecarError"), done.stdout + done.stderr
+        assert "cannot write" in done.stdout
+        assert list(folder.iterdir()) == []
     finally:
-        tmp_path.chmod(0o755)
+        folder.chmod(0o755)
+        shutil.rmtree(base)
 
 
 def test_sweep_removes_only_our_temp_files(tmp_path: Path) -> None:

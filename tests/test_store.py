@@ -143,5 +143,24 @@ def test_a_failing_custom_hook_costs_the_custom_tags_not_the_sidecar(tmp_path: P
     with capture_logs() as logs:
         s.sink(classified(image, np.ones(48, np.float32)))
     assert any(e["event"] == "custom_tags_failed" for e in logs)
+
+
+def test_failing_enrich_still_writes_the_labels_and_says_so(tmp_path: Path) -> None:
+    """A tag/album rule that raises costs the extras, not the sidecar: JSON written, logged."""
+    image = tmp_path / "a.jpg"
+    image.write_bytes(b"x")
+
+    def broken(labels: list[Label]) -> dict[str, object]:
+        raise KeyError("album rule bug")
+
+    s = SidecarStore(
+        StoreSettings(), FAKE_INFO, __import__("structlog").get_logger("t"), enrich=broken
+    )
+    with capture_logs() as logs:
+        assert s.sink(classified(image)) is None
+    events = [e["event"] for e in logs]
+    assert "sidecar_extras_failed" in events and "image_classified" in events
+    failed = next(e for e in logs if e["event"] == "sidecar_extras_failed")
+    assert failed["stage"] == "enrich" and "album rule bug" in failed["error"]
     record = read_sidecar(tmp_path / "a.jpg.resnet-watch.json")
     assert record is not None and record["labels"][0]["name"] == "tabby"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from resnet_watch.taxonomy import Taxonomy, load_taxonomy
+from tests.requirements import need
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "resnet_watch" / "data" / "imagenet_taxonomy.json"
@@ -41,8 +42,7 @@ def test_covers_all_1000_classes_in_imagenet_order(tax: Taxonomy) -> None:
 
 def test_class_order_matches_the_model_label_file(tax: Taxonomy) -> None:
     """Index i here is index i in models/imagenet_classes.tsv, so labels map to ancestors."""
-    if not TSV.exists():
-        pytest.skip("models/imagenet_classes.tsv not present yet")
+    need(TSV.exists(), "models/imagenet_classes.tsv is missing")
     rows = [line.split("\t") for line in TSV.read_text(encoding="utf-8").splitlines()[1:]]
     assert [r[1] for r in rows] == list(tax.wnids)
     assert [int(r[0]) for r in rows] == list(range(1000))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import time
@@ -136,7 +137,7 @@ def test_search_over_labels_tags_and_albums(setup: Setup) -> None:
 def test_thumbnails_are_cached_in_the_state_dir_and_bounded(tmp_path: Path, inbox: Path) -> None:
     """Thumbnails are JPEGs made once, kept in web.state_dir (not the inbox), pruned to the cap."""
     cfg = make_config(tmp_path, {"thumbnail_cache_mb": 1})
-    files = small_library(inbox)
+    small_library(inbox)
     with client_for(cfg, FakeDaemon(inbox)) as client:
         before = inbox_files(inbox)
         first = client.get("/thumb?p=0/2024/cat.png&s=s")
@@ -158,7 +159,22 @@ def test_thumbnails_are_cached_in_the_state_dir_and_bounded(tmp_path: Path, inbo
             assert client.get(f"/thumb?p=0/noise{i}.png&s=l").status_code == 200
         total = sum(p.stat().st_size for p in (tmp_path / "state").rglob("*.jpg"))
         assert total <= 1024 * 1024
-    assert files
+
+
+def test_a_crafted_sidecar_does_not_break_the_pages(setup: Setup, inbox: Path) -> None:
+    """A planted sidecar naming ../../../etc/passwd is ignored; every page still renders."""
+    import json
+
+    client, _, _ = setup
+    record = json.loads((inbox / "coffee.png.resnet-watch.json").read_text())
+    record["file"]["name"] = "../../../etc/passwd"
+    record["albums"] = ["Drinks", "Planted"]
+    (inbox / "2024" / "evil.png.resnet-watch.json").write_text(json.dumps(record))
+    for page in ("/", "/albums", "/album?name=Drinks", "/search?q=cup"):
+        res = client.get(page, headers=HTML)
+        assert res.status_code == 200, (page, res.status_code)
+        assert "passwd" not in res.text and "Planted" not in res.text
+    assert "Drinks" in client.get("/albums", headers=HTML).text
 
 
 # --- uploads -----------------------------------------------------------------------------
@@ -171,8 +187,7 @@ def test_upload_lands_in_the_inbox_atomically(setup: Setup, inbox: Path) -> None
     token = csrf_of(client)
     with CAT.open("rb") as fh:
         res = client.post(
-            "/upload",
-            data={"csrf": token},
+            f"/upload?csrf={token}",  # as the page's form posts it
             files=[("files", ("kitty.png", fh, "image/png"))],
             headers=HTML,
             follow_redirects=False,
@@ -246,8 +261,7 @@ def test_non_image_is_refused_with_a_clear_message(setup: Setup, inbox: Path) ->
     client, _, _ = setup
     before = inbox_files(inbox)
     res = client.post(
-        "/upload",
-        data={"csrf": csrf_of(client)},
+        f"/upload?csrf={csrf_of(client)}",
         files=[("files", ("notes.jpg", b"#!/bin/sh\necho hello\n" * 10, "image/jpeg"))],
         headers=HTML,
     )
@@ -281,9 +295,53 @@ def test_upload_without_csrf_token_is_refused(setup: Setup, inbox: Path) -> None
     files = [("files", ("x.png", COFFEE.read_bytes(), "image/png"))]
     assert client.post("/upload", files=files).status_code == 403
     assert client.post("/upload", files=files, data={"csrf": "0" * 64}).status_code == 403
+    # a valid token only in the body is not enough: it would be read after the files
+    assert client.post("/upload", files=files, data={"csrf": csrf_of(client)}).status_code == 403
     evil = {"origin": "http://evil.example", "x-csrf-token": csrf_of(client)}
     assert client.post("/upload", files=files, headers=evil).status_code == 403
     assert inbox_files(inbox) == before
+
+
+def test_cross_site_upload_is_refused_before_its_body_is_written(
+    tmp_path: Path, inbox: Path
+) -> None:
+    """Origin: null, no token, a 150 MB body: 403 at once, nothing written to the inbox."""
+    import socket
+
+    import structlog
+
+    from resnet_watch.web.server import WebServer
+    from tests.daemon_helpers import wait_until
+
+    cfg = make_config(tmp_path, {"port": 0})
+    server = WebServer(cfg, FakeDaemon(inbox), structlog.get_logger("test"))
+    server.start()
+    boundary = "XyZ"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="files"; '
+        f'filename="big.png"\r\nContent-Type: image/png\r\n\r\n'
+    ).encode()
+    request = (
+        f"POST /upload HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nOrigin: null\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {150 * 1024 * 1024}\r\n\r\n"
+    ).encode()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=30) as conn:
+            conn.sendall(request + head + b"\0" * (1024 * 1024))  # the rest never comes
+            conn.setblocking(False)
+            answer = bytearray()
+
+            def answered_or_written() -> bool:
+                with contextlib.suppress(BlockingIOError):
+                    answer.extend(conn.recv(65536))
+                return b"\r\n\r\n" in answer or bool(list(inbox.rglob(TEMP_PREFIX + "*")))
+
+            wait_until(answered_or_written, 30, "an answer, or the body landing in the inbox")
+            assert not list(inbox.rglob(TEMP_PREFIX + "*"))
+            assert answer.startswith(b"HTTP/1.1 403")
+    finally:
+        server.stop()
 
 
 def test_safe_name() -> None:
@@ -458,6 +516,27 @@ def test_ops_only_serves_just_healthz_and_metrics(tmp_path: Path, inbox: Path) -
         assert client.get("/healthz").status_code == 200
         assert client.get("/").status_code == 404
         assert client.post("/upload").status_code == 404
+
+
+def test_ops_only_alone_starts_the_server_in_the_daemon(tmp_path: Path) -> None:
+    """web.ops_only: true without web.enabled: the real daemon serves /healthz."""
+    import httpx
+
+    from tests.daemon_helpers import DaemonProcess, wait_until
+
+    web = {"ops_only": True, "port": 0, "state_dir": str(tmp_path / "state")}
+    with DaemonProcess(tmp_path, {"web": web}) as d:
+        started = wait_until(lambda: d.events("web_started"), 30, "web_started")[-1]
+        assert started["ops_only"] is True
+        url = str(started["url"]).rstrip("/")
+        health = wait_until(
+            lambda: (r := httpx.get(url + "/healthz", timeout=10)).status_code == 200 and r,
+            30,
+            "healthy",
+        )
+        assert health.json()["ready"] is True
+        assert httpx.get(url + "/", timeout=10).status_code == 404
+        assert d.stop() == 0
 
 
 def test_shipped_config_has_the_default_web_section() -> None:

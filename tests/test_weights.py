@@ -264,3 +264,28 @@ def test_status_without_resnet18_lists_the_bundled_model(tmp_path: Path) -> None
     assert resnet.acc1 == 69.494
     assert lite.available and lite.precision == "fp32" and lite.runtime == "onnxruntime"
     assert lite.sha256.startswith("57934424") and lite.acc1 is not None
+
+
+def test_a_file_whose_full_hash_is_in_the_manifest_is_accepted_as_real(
+    tmp_path: Path, fixture_int8_resnet18: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The accept path users take: a manifest entry with the file's full sha256 (here patched
+    to a fixture file's) lets import and load run without allow_fixture, as real weights."""
+    from resnet_watch.models import manifest as manifest_mod
+
+    full = sha256_file(fixture_int8_resnet18)
+    shipped = json.loads(manifest_mod._manifest_text())
+    for entry in shipped["weights"]:
+        if entry["key"] == "resnet18_fbgemm":
+            entry["sha256"] = full
+            entry["sha256_prefix"] = full[:8]
+    monkeypatch.setattr(manifest_mod, "_manifest_text", lambda: json.dumps(shipped))
+
+    installed = import_weights(fixture_int8_resnet18, tmp_path)  # no allow_fixture
+    assert not installed.fixture and installed.sha256 == full
+    record = json.loads((tmp_path / "installed.json").read_text())["models"]["resnet18"]
+    assert record["manifest_key"] == "resnet18_fbgemm" and record["fixture"] is False
+    classifier, _reason = load_classifier("auto", tmp_path, threads=1)
+    info = classifier.info
+    assert (info.name, info.precision) == ("resnet18", "int8") and not info.fixture
+    assert info.weights_sha256 == full

@@ -237,21 +237,21 @@ class WebApp:
 
     async def upload(self, request: Request) -> Response:
         wants_json = "application/json" in request.headers.get("accept", "")
-        early = request.headers.get("x-csrf-token") or request.query_params.get("csrf")
-
-        def check_fields(fields: dict[str, str]) -> None:
-            if not self._csrf_ok(request, early or fields.get("csrf")):
-                raise UploadError(403, "This page has expired: reload it and try again.")
-
-        if early is not None and not self._csrf_ok(request, early):
-            return self._upload_refused(request, wants_json, 403, "This page has expired.")
+        # The token travels in a header (app.js) or the form's action URL, never only in
+        # the body: a cross-site POST (Origin: null from a sandboxed frame) is refused
+        # before a byte of its body is read, let alone written to the inbox.
+        token = request.headers.get("x-csrf-token") or request.query_params.get("csrf")
+        if not self._csrf_ok(request, token):
+            self.log.warning("web_upload_refused", status=403, reason="csrf_token")
+            return self._upload_refused(
+                request, wants_json, 403, "This page has expired: reload it and try again."
+            )
         try:
             saved = await receive_upload(
                 request.headers,
                 request.stream(),
                 self.roots[0],
                 self.web.max_upload_bytes,
-                check_fields=check_fields,
                 accept_name=lambda name: self.filter.is_candidate(
                     self.roots[0] / name, self.roots[0]
                 ),

@@ -41,8 +41,13 @@ class Entry:
         return self.labels[0][0] if self.labels else ""
 
 
-def entry_from_record(sidecar: Path, record: dict[str, Any], mtime_ns: int = 0) -> Entry:
-    image = image_for_sidecar(sidecar, record)
+def entry_from_record(
+    sidecar: Path, record: dict[str, Any], suffix: str, mtime_ns: int = 0
+) -> Entry | None:
+    """The sidecar as an index entry; None when it names another file than its own."""
+    image = image_for_sidecar(sidecar, record, suffix)
+    if image is None:
+        return None
     if record.get("status") == "failed":
         err = record.get("error") if isinstance(record.get("error"), dict) else {}
         assert isinstance(err, dict)
@@ -80,14 +85,15 @@ class LibraryIndex:
         self._suffix = suffix
         self._min_interval = min_interval
         self._lock = threading.Lock()
-        self._entries: dict[Path, tuple[int, int, Entry]] = {}  # sidecar -> (mtime, size, e)
+        # sidecar -> (mtime, size, entry); None: ignored (logged once per version)
+        self._entries: dict[Path, tuple[int, int, Entry | None]] = {}
         self._refreshed = -1e9
 
     def refresh(self, force: bool = False) -> None:
         with self._lock:
             if not force and time.monotonic() - self._refreshed < self._min_interval:
                 return
-            fresh: dict[Path, tuple[int, int, Entry]] = {}
+            fresh: dict[Path, tuple[int, int, Entry | None]] = {}
             for path in iter_sidecars(self._roots, self._suffix):
                 try:
                     st = os.stat(path, follow_symlinks=False)
@@ -100,14 +106,15 @@ class LibraryIndex:
                 record = read_sidecar(path)
                 if record is None:
                     continue
-                fresh[path] = (st.st_mtime_ns, st.st_size, entry_from_record(path, record))
+                entry = entry_from_record(path, record, self._suffix)
+                fresh[path] = (st.st_mtime_ns, st.st_size, entry)
             self._entries = fresh
             self._refreshed = time.monotonic()
 
     def entries(self) -> list[Entry]:
         self.refresh()
         with self._lock:
-            found = [e for _, _, e in self._entries.values()]
+            found = [e for _, _, e in self._entries.values() if e is not None]
         return sorted(found, key=lambda e: (e.when, str(e.image)), reverse=True)
 
     def classified(self) -> list[Entry]:
@@ -147,4 +154,4 @@ class LibraryIndex:
         """The current sidecar of one image, read now (not from the cached walk)."""
         target = sidecar_path(image, self._suffix)
         record = read_sidecar(target)
-        return entry_from_record(target, record) if record is not None else None
+        return entry_from_record(target, record, self._suffix) if record is not None else None
