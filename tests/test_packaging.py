@@ -1,7 +1,11 @@
-"""The documented install works: the built wheel, installed into a fresh venv, runs."""
+"""The documented install works: the built wheel, installed into a fresh venv, runs.
+
+That venv is the lean install (`pip install resnet-watch`, no extras): torch is not in it, so
+these tests also prove the daemon and `classify` never import torch."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -56,7 +60,15 @@ def test_wheel_holds_every_package_and_no_weights(wheel: Path) -> None:
     shipped = {n.rsplit("/", 1)[0].replace("/", ".") for n in names if n.endswith("__init__.py")}
     assert packages <= shipped, packages - shipped
     assert "resnet_watch/weights/manifest.json" in names
-    assert not [n for n in names if n.endswith(".pth")]
+    assert "resnet_watch/weights/efficientnet_lite0.onnx" in names  # the bundled model
+    assert not [n for n in names if n.endswith((".pth", ".pt"))]
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
+    requires = [
+        line
+        for line in metadata.decode().splitlines()
+        if line.startswith("Requires-Dist:") and "extra ==" not in line
+    ]
+    assert not [r for r in requires if "torch" in r], requires  # torch only in [torch]
 
 
 def test_installed_wheel_runs_the_daemon_on_a_photo(wheel: Path, tmp_path: Path) -> None:
@@ -82,6 +94,23 @@ def test_installed_wheel_runs_the_daemon_on_a_photo(wheel: Path, tmp_path: Path)
         check=True,
     ).stdout
     assert str(venv) in where  # the installed copy, not this checkout
+    no_torch = subprocess.run([str(python), "-c", "import torch"], capture_output=True, text=True)
+    assert "No module named 'torch'" in no_torch.stderr  # the lean install
+
+    photo = tmp_path / "cat.png"
+    shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), photo)
+    before = photo.read_bytes()
+    classified = subprocess.run(
+        [str(venv / "bin" / "resnet-watch"), "classify", "--json", str(photo)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert classified.returncode == 0, classified.stderr
+    row = json.loads(classified.stdout.splitlines()[0])
+    assert row["runtime"] == "onnxruntime"
+    assert {label["name"] for label in row["labels"][:3]} & {"tabby", "tiger cat", "Egyptian cat"}
+    assert photo.read_bytes() == before
 
     (tmp_path / "run").mkdir()
     with DaemonProcess(tmp_path / "run", python=str(python)) as d:
@@ -89,4 +118,5 @@ def test_installed_wheel_runs_the_daemon_on_a_photo(wheel: Path, tmp_path: Path)
         shutil.copy(shipped_photo("skimage", "data", "chelsea.png"), image)
         record = wait_until(lambda: read_sidecar_json(image), 120, "sidecar")
         assert record["status"] == "ok" and record["labels"]
+        assert record["model"]["runtime"] == "onnxruntime"
         assert d.stop() == 0
