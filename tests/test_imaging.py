@@ -639,7 +639,7 @@ def test_file_replaced_while_being_read_gives_one_consistent_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file swapped (rename over it) mid-read is decoded and hashed as the version opened."""
-    import resnet_watch.imaging as imaging
+    import resnet_watch.imaging.files as imaging_files
 
     target = tmp_path / "photo.jpg"
     first = jpeg_bytes(photo((640, 480), seed=1))
@@ -656,7 +656,7 @@ def test_file_replaced_while_being_read_gives_one_consistent_version(
             swapped.append(True)
         return real_read(fd, n)
 
-    monkeypatch.setattr(imaging.os, "read", read_then_swap)
+    monkeypatch.setattr(imaging_files.os, "read", read_then_swap)
     decoded = read_image(target, LIMITS, 224)
     assert swapped
     assert decoded.sha256 == hashlib.sha256(first).hexdigest()
