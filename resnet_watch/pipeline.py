@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import structlog
 
 from resnet_watch.errors import ImageError
 from resnet_watch.imaging import ImageLimits, preprocess, read_image
@@ -60,6 +61,7 @@ class Classified:
     format: str
     labels: list[Label]
     elapsed_ms: float
+    source: str = "decoded"  # imaging's Source: decoded / preview / demosaiced
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ class _Prepared:
     format: str
     array: npt.NDArray[np.float32]
     started: float
+    source: str = "decoded"
 
 
 @dataclass
@@ -117,6 +120,7 @@ class _Counters:
 
 
 _STOP = object()
+_log = structlog.get_logger("resnet_watch.images")
 
 
 def hash_file(path: Path, chunk: int = 1 << 20) -> str:
@@ -267,6 +271,8 @@ class Pipeline:
             try:
                 result = self._prepare(path)
             except Exception as exc:  # a bug must cost one image, never the daemon
+                # Not the file's fault (imaging raises ImageError for that): keep the traceback.
+                _log.error("image_internal_error", path=str(path), exc_info=True)
                 result = Failed(path, None, "internal_error", f"{type(exc).__name__}: {exc}", 0.0)
             self._ready.put(result)
 
@@ -310,7 +316,16 @@ class Pipeline:
         except MemoryError:
             return failed("too_large", "out of memory while decoding", facts)
         facts = FileFacts(facts.name, decoded.size_bytes, facts.mtime_ns, decoded.sha256)
-        return _Prepared(path, facts, decoded.width, decoded.height, decoded.format, array, started)
+        return _Prepared(
+            path,
+            facts,
+            decoded.width,
+            decoded.height,
+            decoded.format,
+            array,
+            started,
+            decoded.source,
+        )
 
     # --- inference stage --------------------------------------------------------------
 
@@ -373,7 +388,9 @@ class Pipeline:
         for p, labels in zip(prepared, results, strict=True):
             kept = [lab for lab in labels if lab.score >= self._settings.min_score] or labels[:1]
             elapsed = (done - p.started) * 1000
-            self._emit(Classified(p.path, p.facts, p.width, p.height, p.format, kept, elapsed))
+            self._emit(
+                Classified(p.path, p.facts, p.width, p.height, p.format, kept, elapsed, p.source)
+            )
         prepared.clear()
 
     def _emit(self, outcome: Outcome) -> None:

@@ -98,6 +98,7 @@ class SidecarStore:
             model=self._model,
             elapsed_ms=out.elapsed_ms,
             extra=extra,
+            source=out.source,
         )
         if self._write_extras is not None:
             # XMP and album links first: the JSON sidecar is the commit marker, so a crash

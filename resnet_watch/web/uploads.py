@@ -38,6 +38,7 @@ EXTENSIONS = {
     "BMP": (".bmp",),
     "TIFF": (".tif", ".tiff"),
     "HEIF": (".heic", ".heif"),
+    "RAW": (".cr3", ".raf", ".orf", ".rw2"),
 }
 MAX_FILES = 100
 MAX_FIELD_BYTES = 4096
