@@ -22,6 +22,7 @@ __all__ = [
     "bayer_mosaic",
     "dng_bytes",
     "iphone_heic_bytes",
+    "jpeg_header_bomb",
     "looping_ifd_dng",
 ]
 
@@ -98,9 +99,7 @@ def dng_bytes(
     mosaic = bayer_mosaic(image)
     height, width = mosaic.shape
     if isinstance(preview, bytes):
-        preview_jpeg = preview
-        with Image.open(io.BytesIO(preview)) as probe:
-            pw, ph = probe.size
+        preview_jpeg, (pw, ph) = preview, (160, 120)  # what the tags claim, whatever it holds
     else:
         shown = preview if preview is not None else image.reduce(2)
         buf = io.BytesIO()
@@ -164,6 +163,16 @@ def dng_bytes(
     part0, part1 = build(ifd1_at, preview_at, raw_at)
     assert header + len(part0) == ifd1_at and ifd1_at + len(part1) == preview_at
     return b"II*\x00" + struct.pack("<I", header) + part0 + part1 + preview_jpeg + raw_data
+
+
+def jpeg_header_bomb(width: int = 60000, height: int = 60000) -> bytes:
+    """A small real JPEG whose SOF header is patched to declare ``width`` x ``height``."""
+    buf = io.BytesIO()
+    Image.new("RGB", (16, 16), (90, 120, 200)).save(buf, "JPEG")
+    data = bytearray(buf.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
 
 
 def looping_ifd_dng(image: Image.Image) -> bytes:

@@ -82,7 +82,12 @@ def decode_any(
         raise UnsupportedImage("not a supported image format (sniffed by content)")
     raw_kind = raw_format(data, container, suffix)
     if raw_kind is not None:
-        return raw_kind, decode_raw(data, raw_kind, limits, target_short_side)
+        try:
+            return raw_kind, decode_raw(data, raw_kind, limits, target_short_side)
+        except UnsupportedImage:
+            if container != "TIFF":
+                raise
+            # A plain TIFF named .NEF (LibRaw: "not RAW"): still a picture we can read.
     if container == "RAW":
         raise UnsupportedImage("not a supported image format (sniffed by content)")
     return container, decode_bytes(data, container, limits, target_short_side)

@@ -91,7 +91,12 @@ def decode_bytes(
     """
     _configure_pillow(fmt, limits.max_pixels)
     with decoder_errors(fmt):
-        opened = Image.open(io.BytesIO(data), formats=[fmt])
+        try:
+            opened = Image.open(io.BytesIO(data), formats=[fmt])
+        except Image.DecompressionBombError as exc:  # Pillow's own, far above our limit
+            raise ImageTooLarge(
+                f"{fmt}: header declares more than {limits.max_pixels} pixels (the limit)"
+            ) from exc
     with opened:
         return _decode_opened(opened, fmt, limits, target_short_side, fallback_orientation)
 

@@ -1,9 +1,11 @@
 """A bounded walk over a TIFF-based RAW's IFD tree before LibRaw sees it.
 
 Hostile TIFFs loop (an IFD whose next pointer or SubIFD names an IFD already seen) or point
-outside the file. LibRaw copes with the ones we tried, but a loop in a file claiming to be a
-camera's RAW is never a photo, so it gets a clear ``corrupt_image`` instead of whatever a
-parser makes of it. Pure: bytes in, an exception or nothing out.
+outside the file, and a half-copied RAW still has its whole IFD tree and preview at the
+front. LibRaw copes with loops and would classify a truncated file from its intact preview,
+so both get a clear ``corrupt_image`` here: a loop is never a camera's file, and image data
+running past the end of the file means the copy is incomplete. Pure: bytes in, an
+exception or nothing out.
 """
 
 from __future__ import annotations
@@ -16,20 +18,34 @@ __all__ = ["check_ifd_tree"]
 
 _SUB_IFDS: Final = 330
 _EXIF_IFD: Final = 34665
+# (offsets tag, byte counts tag): strips, tiles, an old-style JPEG preview
+_EXTENTS: Final = ((273, 279), (324, 325), (513, 514))
+_TYPE_SIZES: Final = {1: 1, 2: 1, 3: 2, 4: 4, 7: 1, 13: 4, 16: 8}
 _MAX_IFDS: Final = 256
 _MAX_ENTRIES: Final = 4096
+_MAX_VALUES: Final = 1 << 16
+# Headers of TIFF-structured RAWs: classic TIFF, Olympus ORF, Panasonic RW2.
+_HEADERS: Final = (b"II*\x00", b"MM\x00*", b"IIRO", b"IIRS", b"MMOR", b"IIU\x00")
 
 
 def check_ifd_tree(data: bytes) -> None:
-    """Raise CorruptImage if the IFD chain (with SubIFDs and the EXIF IFD) loops or escapes."""
-    if data[:4] not in (b"II*\x00", b"MM\x00*"):
-        return  # BigTIFF and non-TIFF containers: LibRaw's own checks apply
+    """Raise CorruptImage if the IFD tree loops, escapes the file, or its data is cut off."""
+    if data[:4] not in _HEADERS:
+        return  # BigTIFF, CR3, RAF: LibRaw's own checks apply
     order: Literal["little", "big"] = "little" if data[:2] == b"II" else "big"
 
     def u(at: int, size: int) -> int:
         if at < 0 or at + size > len(data):
             raise CorruptImage(f"TIFF structure points outside the file (offset {at})")
         return int.from_bytes(data[at : at + size], order)
+
+    def values(entry: int) -> list[int]:
+        kind, n = u(entry + 2, 2), u(entry + 4, 4)
+        size = _TYPE_SIZES.get(kind)
+        if size is None or size > 4 or n > _MAX_VALUES:
+            return []
+        base = entry + 8 if size * n <= 4 else u(entry + 8, 4)
+        return [u(base + size * k, size) for k in range(n)]
 
     pending = [u(4, 4)]
     seen: set[int] = set()
@@ -45,13 +61,16 @@ def check_ifd_tree(data: bytes) -> None:
         count = u(offset, 2)
         if count > _MAX_ENTRIES:
             raise CorruptImage(f"TIFF IFD at {offset} claims {count} entries")
-        for i in range(count):
-            entry = offset + 2 + 12 * i
-            tag, kind, n = u(entry, 2), u(entry + 2, 2), u(entry + 4, 4)
-            if tag in (_SUB_IFDS, _EXIF_IFD) and kind in (4, 13):  # LONG or IFD offsets
-                if n == 1:
-                    pending.append(u(entry + 8, 4))
-                elif 0 < n <= _MAX_IFDS:
-                    base = u(entry + 8, 4)
-                    pending.extend(u(base + 4 * k, 4) for k in range(n))
+        tags = {u(offset + 2 + 12 * i, 2): offset + 2 + 12 * i for i in range(count)}
+        for tag in (_SUB_IFDS, _EXIF_IFD):
+            if tag in tags:
+                pending.extend(values(tags[tag]))
+        for offsets_tag, counts_tag in _EXTENTS:
+            if offsets_tag in tags and counts_tag in tags:
+                starts, lengths = values(tags[offsets_tag]), values(tags[counts_tag])
+                end = max((s + n for s, n in zip(starts, lengths, strict=False)), default=0)
+                if end > len(data):
+                    raise CorruptImage(
+                        f"truncated: image data ends at byte {end}, the file has {len(data)}"
+                    )
         pending.append(u(offset + 2 + 12 * count, 4))
