@@ -43,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--soak", type=int, default=0, metavar="N", help="memory soak only")
     parser.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--formats",
+        action="store_true",
+        help="only HEIC and RAW: preview vs full decode, label agreement and speed",
+    )
+    parser.add_argument("--format-photos", type=int, default=d.format_photos, metavar="N")
 
 
 def options_from_args(args: argparse.Namespace) -> BenchOptions:
@@ -66,6 +72,8 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         soak=args.soak,
         model=args.model,
         config=Path(config) if config else None,
+        formats=bool(getattr(args, "formats", False)),
+        format_photos=getattr(args, "format_photos", BenchOptions.format_photos),
     )
 
 
@@ -85,6 +93,12 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     opts = options_from_args(args)
     progress = None if args.json else _stderr_progress
+    if opts.formats:
+        from resnet_watch.bench.formats import render_formats, run_formats
+
+        report = run_formats(opts, progress)
+        out.write(json.dumps(report, indent=2) + "\n" if args.json else render_formats(report))
+        return 0
     report = run_soak(opts, progress) if opts.soak > 0 else run_bench(opts, progress)
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")

@@ -56,25 +56,29 @@ __all__ = [
 ]
 
 
-def read_image(path: Path, limits: ImageLimits, target_short_side: int) -> DecodedImage:
+def read_image(
+    path: Path, limits: ImageLimits, target_short_side: int, *, previews: bool = True
+) -> DecodedImage:
     """Read, check and decode one image file; raise an ``ImageError`` subclass on bad input.
 
     The result's short side is reduced (JPEG DCT scaling, an embedded HEIF thumbnail or RAW
     preview, or integer box reduction) to about ``target_short_side`` where the original is
-    larger; smaller images are left as they are. ``source`` says which pixels were used.
+    larger; smaller images are left as they are. ``source`` says which pixels were used;
+    ``previews=False`` (the benchmark's truth check) always decodes the image itself.
     """
     if target_short_side < 1:
         raise ValueError(f"target_short_side must be >= 1, got {target_short_side}")
     data = read_regular_file(path, limits.max_bytes)
     sha256 = hashlib.sha256(data).hexdigest()
-    fmt, picture = decode_any(data, path.suffix.lstrip("."), limits, target_short_side)
+    suffix = path.suffix.lstrip(".")
+    fmt, picture = decode_any(data, suffix, limits, target_short_side, previews=previews)
     return DecodedImage(
         picture.image, picture.width, picture.height, fmt, len(data), sha256, picture.source
     )
 
 
 def decode_any(
-    data: bytes, suffix: str, limits: ImageLimits, target_short_side: int
+    data: bytes, suffix: str, limits: ImageLimits, target_short_side: int, *, previews: bool = True
 ) -> tuple[str, Picture]:
     """Sniff and decode ``data``: (format, picture). ``suffix`` only names TIFF-based RAWs."""
     container = sniff_format(data[:SNIFF_BYTES])
@@ -83,11 +87,12 @@ def decode_any(
     raw_kind = raw_format(data, container, suffix)
     if raw_kind is not None:
         try:
-            return raw_kind, decode_raw(data, raw_kind, limits, target_short_side)
+            picture = decode_raw(data, raw_kind, limits, target_short_side, previews=previews)
+            return raw_kind, picture
         except UnsupportedImage:
             if container != "TIFF":
                 raise
             # A plain TIFF named .NEF (LibRaw: "not RAW"): still a picture we can read.
     if container == "RAW":
         raise UnsupportedImage("not a supported image format (sniffed by content)")
-    return container, decode_bytes(data, container, limits, target_short_side)
+    return container, decode_bytes(data, container, limits, target_short_side, previews=previews)

@@ -83,11 +83,13 @@ def decode_bytes(
     target_short_side: int,
     *,
     fallback_orientation: int = 1,
+    previews: bool = True,
 ) -> Picture:
     """Decode ``data`` (already sniffed as ``fmt``) to an upright, reduced RGB picture.
 
     ``fallback_orientation`` applies when the data carries no EXIF orientation of its own
-    (a RAW's embedded preview: the RAW holds the orientation).
+    (a RAW's embedded preview: the RAW holds the orientation). ``previews=False`` never
+    uses a HEIF's embedded thumbnail.
     """
     _configure_pillow(fmt, limits.max_pixels)
     with decoder_errors(fmt):
@@ -98,11 +100,18 @@ def decode_bytes(
                 f"{fmt}: header declares more than {limits.max_pixels} pixels (the limit)"
             ) from exc
     with opened:
-        return _decode_opened(opened, fmt, limits, target_short_side, fallback_orientation)
+        return _decode_opened(
+            opened, fmt, limits, target_short_side, fallback_orientation, previews
+        )
 
 
 def _decode_opened(
-    im: Image.Image, fmt: str, limits: ImageLimits, target: int, fallback_orientation: int
+    im: Image.Image,
+    fmt: str,
+    limits: ImageLimits,
+    target: int,
+    fallback_orientation: int,
+    previews: bool,
 ) -> Picture:
     width, height = im.size  # from the header; nothing decoded yet
     if width < 1 or height < 1:
@@ -120,7 +129,7 @@ def _decode_opened(
         if im.format in ("JPEG", "MPO"):
             im.draft("RGB", (target, target))
         # HEIF: the smallest embedded thumbnail with both sides >= the asked size.
-        elif im.format == "HEIF":
+        elif im.format == "HEIF" and previews:
             side = math.ceil(target / HEIF_PREVIEW_MAX_UPSCALE)
             if im.draft("RGB", (side, side)) is not None:
                 source = "preview"

@@ -34,8 +34,13 @@ _FLIP_TO_ORIENTATION: Final = {0: 1, 3: 3, 5: 8, 6: 6}
 _ASPECT_TOLERANCE: Final = 0.05
 
 
-def decode_raw(data: bytes, fmt: str, limits: ImageLimits, target: int) -> Picture:
-    """Decode a RAW (already named ``fmt`` by ``sniff.raw_format``) to an upright picture."""
+def decode_raw(
+    data: bytes, fmt: str, limits: ImageLimits, target: int, *, previews: bool = True
+) -> Picture:
+    """Decode a RAW (already named ``fmt`` by ``sniff.raw_format``) to an upright picture.
+
+    ``previews=False`` (the benchmark's truth check) always demosaics.
+    """
     import rawpy
 
     check_ifd_tree(data)
@@ -58,7 +63,7 @@ def decode_raw(data: bytes, fmt: str, limits: ImageLimits, target: int) -> Pictu
         orientation = _FLIP_TO_ORIENTATION.get(int(sizes.flip), 1)
         if orientation >= 5:
             width, height = height, width
-        preview = _preview(raw, fmt, limits, target, orientation)
+        preview = _preview(raw, fmt, limits, target, orientation) if previews else None
         if preview is not None and _same_shape(preview, width, height, target):
             return Picture(preview.image, width, height, "preview")
         return Picture(_demosaic(raw, fmt, width * height, target), width, height, "demosaiced")
