@@ -141,6 +141,7 @@ def _decode_opened(
         out = _to_rgb_reduced(im, target)
         if out is im:
             out = im.copy()  # detach from the file object closed by our caller
+        im.close()  # free the full-size pixels now, before the slot's memory trim
     fix = _ORIENTATION_FIX.get(orientation)
     if fix is not None:
         out = out.transpose(fix)
