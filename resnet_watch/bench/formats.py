@@ -13,6 +13,7 @@ no more detail than that, which flatters the small HEIC thumbnail; say so when q
 from __future__ import annotations
 
 import io
+import math
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -48,17 +49,25 @@ def run_formats(opts: BenchOptions, progress: Progress | None = None) -> dict[st
     _, torch_threads = thread_counts(opts, cfg)
     model, _reason = load_classifier(opts.model or cfg.model.name, cfg.model.weights_dir, 1)
     del torch_threads  # one image at a time, one thread: the per-image cost
-    folder = (opts.cache_dir or default_cache_dir()) / f"formats-v{FORMATS_VERSION}"
-    heic_n = min(len(photos), opts.format_photos)
-    dng_n = min(len(photos), max(1, opts.format_photos * 2 // 5))
-    made = _make_files(folder, photos, heic_n, dng_n, say)
+    if opts.images is not None:
+        folder, made = opts.images, 0
+        groups = _user_files(opts.images)
+    else:
+        folder = (opts.cache_dir or default_cache_dir()) / f"formats-v{FORMATS_VERSION}"
+        heic_n = min(len(photos), opts.format_photos)
+        dng_n = min(len(photos), max(1, opts.format_photos * 2 // 5))
+        made = _make_files(folder, photos, heic_n, dng_n, say)
+        groups = {
+            fmt: [(folder / (p.stem + suffix), folder / (p.stem + ".jpg")) for p in photos[:n]]
+            for fmt, suffix, n in (("HEIC", ".heic", heic_n), ("DNG", ".dng", dng_n))
+        }
     rows = []
-    for fmt, suffix, count in (("HEIC", ".heic", heic_n), ("DNG", ".dng", dng_n)):
+    for fmt, pairs in groups.items():
         say(f"{fmt}: preview vs full decode ...")
-        stems = [p.stem for p in photos[:count]]
-        rows.append(_compare(fmt, folder, suffix, stems, model))
+        rows.append(_compare(fmt, pairs, model))
     return {
         "kind": "formats",
+        "generated": opts.images is None,
         "folder": str(folder),
         "made_now": made,
         "model": model.info.name,
@@ -129,9 +138,27 @@ def _dng(image: Image.Image) -> bytes:
 _ENCODERS: dict[str, Callable[[Image.Image], bytes]] = {".jpg": _jpeg, ".heic": _heic, ".dng": _dng}
 
 
+def _user_files(folder: Path) -> dict[str, list[tuple[Path, Path | None]]]:
+    """``--images DIR``: its HEIC and RAW files by format, each with a same-stem JPEG if any."""
+    from resnet_watch.imaging.sniff import RAW_FORMATS
+
+    groups: dict[str, list[tuple[Path, Path | None]]] = {}
+    for path in sorted(folder.iterdir()):
+        kind = path.suffix.lstrip(".").upper()
+        kind = "HEIC" if kind in ("HEIC", "HEIF") else kind
+        if kind == "HEIC" or kind in RAW_FORMATS:
+            jpeg = next(
+                (j for j in (path.with_suffix(".jpg"), path.with_suffix(".JPG")) if j.exists()),
+                None,
+            )
+            groups.setdefault(kind, []).append((path, jpeg))
+    return groups
+
+
 def _compare(
-    fmt: str, folder: Path, suffix: str, stems: Sequence[str], model: Classifier
+    fmt: str, files: Sequence[tuple[Path, Path | None]], model: Classifier
 ) -> dict[str, Any]:
+    """Preview vs full decode on ``files`` (each with its JPEG twin, if any)."""
     import numpy as np
 
     from resnet_watch.imaging import ImageLimits, preprocess, read_image
@@ -149,22 +176,22 @@ def _compare(
         indexes = [lab.index for lab in labels]
         return indexes, (decoded_at - started) * 1000, (done - started) * 1000, decoded.source
 
-    run(folder / (stems[0] + suffix), True)  # warm-up: plugin imports, first allocations
+    run(files[0][0], True)  # warm-up: plugin imports, first allocations
     agree, overlap = 0, 0.0
     timings: dict[str, list[float]] = {k: [] for k in ("pd", "pe", "fd", "fe", "jd", "je")}
     sources: set[str] = set()
-    for stem in stems:
-        fast, pd, pe, source = run(folder / (stem + suffix), True)
-        full, fd, fe, _ = run(folder / (stem + suffix), False)
-        _, jd, je, _ = run(folder / (stem + ".jpg"), True)
+    for path, jpeg in files:
+        fast, pd, pe, source = run(path, True)
+        full, fd, fe, _ = run(path, False)
+        _, jd, je, _ = run(jpeg, True) if jpeg is not None else ([], math.nan, math.nan, "")
         sources.add(source)
         agree += fast[0] == full[0]
         overlap += len(set(fast) & set(full)) / 5
         measured = (pd, pe, fd, fe, jd, je)
         for key, value in zip(("pd", "pe", "fd", "fe", "jd", "je"), measured, strict=True):
             timings[key].append(value)
-    n = len(stems)
-    p50 = {k: percentile(v, 50) for k, v in timings.items()}
+    n = len(files)
+    p50 = {k: percentile([x for x in v if x == x] or [math.nan], 50) for k, v in timings.items()}
     return {
         "format": fmt,
         "photos": n,
@@ -181,9 +208,10 @@ def _compare(
 
 def render_formats(report: dict[str, Any]) -> str:
     """The formats report as a readable table."""
+    size = "x".join(str(v) for v in report["photo_size"])
+    made = f"{size} files made from real photos" if report["generated"] else "your files"
     lines = [
-        f"formats: preview vs full decode on {report['photo_size'][0]}x"
-        f"{report['photo_size'][1]} files made from real photos ({report['folder']})",
+        f"formats: preview vs full decode on {made} ({report['folder']})",
         f"model {report['model']}{' (FIXTURE weights)' if report['fixture'] else ''}, "
         "1 thread, one image at a time; medians",
         "",
