@@ -234,6 +234,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                         "width": outcome.width,
                         "height": outcome.height,
                         "format": outcome.format,
+                        "source": outcome.source,
                     },
                     "model": info.name,
                     "precision": info.precision,

@@ -63,6 +63,26 @@ DEFAULT_INCLUDE = (
     "*.tiff",
     "*.heic",
     "*.heif",
+    # camera RAW (issue 18): decoded through LibRaw, from the embedded preview
+    "*.dng",
+    "*.cr2",
+    "*.cr3",
+    "*.nef",
+    "*.nrw",
+    "*.arw",
+    "*.srf",
+    "*.sr2",
+    "*.raf",
+    "*.orf",
+    "*.rw2",
+    "*.pef",
+    "*.srw",
+    "*.erf",
+    "*.3fr",
+    "*.mef",
+    "*.mos",
+    "*.kdc",
+    "*.dcr",
 )
 
 

@@ -348,6 +348,8 @@ def test_safe_name() -> None:
     """Names lose folders, control/shell characters, leading dots; the extension fits the bytes."""
     assert safe_name("../../a b.JPG", "JPEG") == "a b.JPG"
     assert safe_name("C:\\Users\\x\\IMG_1.heic", "HEIF") == "IMG_1.heic"
+    assert safe_name("IMG_2.NEF", "TIFF") == "IMG_2.NEF"  # a RAW upload keeps its name
+    assert safe_name("IMG_3.CR3", "RAW") == "IMG_3.CR3"
     assert safe_name("x\x00y\n.png", "PNG") == "x_y_.png"
     assert safe_name("$(rm -rf).png", "PNG") == "_(rm -rf).png"
     assert safe_name("...", "PNG") == "upload.png"

@@ -53,6 +53,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--formats",
+        action="store_true",
+        help="only HEIC and RAW: preview vs full decode, label agreement and speed",
+    )
+    parser.add_argument("--format-photos", type=int, default=d.format_photos, metavar="N")
 
 
 def options_from_args(args: argparse.Namespace) -> BenchOptions:
@@ -78,6 +84,8 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         workers=args.workers,
         model=args.model,
         config=Path(config) if config else None,
+        formats=bool(getattr(args, "formats", False)),
+        format_photos=getattr(args, "format_photos", BenchOptions.format_photos),
     )
 
 
@@ -96,6 +104,19 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run what the options ask for and print it (table, or JSON with ``--json``)."""
     out = out or sys.stdout
     opts = options_from_args(args)
+    progress = None if args.json else _stderr_progress
+    if opts.workers > 0:
+        from resnet_watch.bench.workers import render_workers_text, run_workers_bench
+
+        report = run_workers_bench(opts, progress)
+        out.write(json.dumps(report, indent=2) + "\n" if args.json else render_workers_text(report))
+        return 0
+    if opts.formats:
+        from resnet_watch.bench.formats import render_formats, run_formats
+
+        report = run_formats(opts, progress)
+        out.write(json.dumps(report, indent=2) + "\n" if args.json else render_formats(report))
+        return 0
     from resnet_watch.models.runtime import torch_installed
 
     if opts.soak <= 0 and not torch_installed():
@@ -105,13 +126,6 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
             file=sys.stderr,
         )
         return 2
-    progress = None if args.json else _stderr_progress
-    if opts.workers > 0:
-        from resnet_watch.bench.workers import render_workers_text, run_workers_bench
-
-        report = run_workers_bench(opts, progress)
-        out.write(json.dumps(report, indent=2) + "\n" if args.json else render_workers_text(report))
-        return 0
     report = run_soak(opts, progress) if opts.soak > 0 else run_bench(opts, progress)
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")

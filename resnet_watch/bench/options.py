@@ -35,6 +35,8 @@ class BenchOptions:
     workers: int = 0  # > 0: only the queue: local pipeline vs Redis with 1..N processes
     model: str | None = None  # soak / default line; None: the config's model.name
     config: Path | None = None
+    formats: bool = False  # --formats: only HEIC/RAW preview vs full decode (bench/formats.py)
+    format_photos: int = 100  # real photos made into HEICs (and 2/5 as many DNGs)
 
 
 Progress = Callable[[str], None]
