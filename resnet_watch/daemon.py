@@ -17,6 +17,7 @@ import gc
 import os
 import platform
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -26,9 +27,11 @@ from types import FrameType
 from typing import Any
 
 from resnet_watch import __version__
+from resnet_watch.catalog import Catalog
 from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.errors import ConfigError, WeightsError
 from resnet_watch.imaging import ImageLimits
+from resnet_watch.index import FileIndex, open_index
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
@@ -143,6 +146,7 @@ class Daemon:
         # what the status page, /healthz and /metrics show; recorded even with web off
         self.activity = Activity()
         self.model_info: ModelInfo | None = None
+        self.index: FileIndex | None = None
         self._started_wall = time.time()
         self._started_mono = time.monotonic()
         self._ready = False
@@ -194,6 +198,7 @@ class Daemon:
             weights_sha256=info.weights_sha256,
             fixture=info.fixture,
         )
+        index, catalog = self._open_library(info)
         store = SidecarStore(
             StoreSettings(
                 suffix=cfg.sidecar.suffix,
@@ -205,6 +210,7 @@ class Daemon:
             get_logger("resnet_watch.images"),
             enrich=self._enrich,
             write_extras=self._write_extras,
+            index=index,
         )
         for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
             self.log.info("temp_file_removed", path=str(removed))
@@ -218,7 +224,10 @@ class Daemon:
         )
         self.pipeline.start()
         self.watcher = Watcher(
-            _watch_settings(cfg), self.pipeline.submit, get_logger("resnet_watch.watcher")
+            _watch_settings(cfg),
+            self.pipeline.submit,
+            get_logger("resnet_watch.watcher"),
+            library=catalog,
         )
         self.watcher.start()
         if cfg.web.enabled and not self._start_web():
@@ -251,6 +260,36 @@ class Daemon:
         finally:
             self._shutdown()
         return 0
+
+    def _open_library(self, info: ModelInfo) -> tuple[FileIndex, Catalog]:
+        """The sidecar index (rebuilt from the sidecars when missing or damaged)."""
+        cfg = self.cfg
+        started = time.monotonic()
+        roots, suffix = cfg.inbox.paths, cfg.sidecar.suffix
+        try:
+            index, rebuilt = open_index(cfg.library.index, roots, suffix)
+        except (OSError, sqlite3.Error) as exc:
+            # still correct without it (sidecars are the truth), only slower to start
+            self.log.warning(
+                "index_unavailable", path=str(cfg.library.index), error=str(exc), using="memory"
+            )
+            index, rebuilt = open_index(None, roots, suffix)
+        self.index = index
+        self.log.info(
+            "index_opened",
+            path=str(index.path),
+            files=index.count(),
+            rebuilt=rebuilt,
+            ms=round((time.monotonic() - started) * 1000),
+        )
+        catalog = Catalog(
+            index,
+            cfg,
+            info.weights_sha256,
+            get_logger("resnet_watch.images"),
+            write_extras=self._write_extras,
+        )
+        return index, catalog
 
     # --- status for the web UI and ops endpoints --------------------------------------
 
@@ -422,6 +461,8 @@ class Daemon:
         if watcher is not None:
             watcher.stop()
         clean = pipeline.stop(self.cfg.pipeline.stop_timeout_seconds) if pipeline else True
+        if self.index is not None:
+            self.index.close()
         self.log.info(
             "daemon_stopped",
             clean=clean,
