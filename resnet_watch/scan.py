@@ -153,6 +153,30 @@ class Scanner:
             for name, entry_known in self.library.known_in(folder).items():
                 found.vanished[folder / name] = entry_known
 
+    def pair(
+        self,
+        new: list[NewFile],
+        vanished: dict[Path, KnownFile],
+        touch: Touch,
+        done: Callable[[Path], None],
+    ) -> tuple[set[Path], set[Path]]:
+        """Match new files with recently vanished ones; (matched sources, matched new paths).
+
+        Matched pairs are handed to the library (a rename: no model run); ``touch`` gets
+        those the library could not take over; the caller decides about the unmatched.
+        """
+        sources: set[Path] = set()
+        dests: set[Path] = set()
+        if self.library is not None and vanished and new:
+            for src, dest in match_moves(vanished, new, sha256_or_none):
+                sources.add(src)
+                dests.add(dest)
+                if self.library.moved(src, dest):
+                    done(dest)
+                else:
+                    touch(dest)
+        return sources, dests
+
     def reconcile(
         self, found: Findings, touch: Touch, done: Callable[[Path], None]
     ) -> tuple[int, int]:

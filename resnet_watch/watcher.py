@@ -51,7 +51,7 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from resnet_watch.known import Library
+from resnet_watch.known import KnownFile, Library, NewFile
 from resnet_watch.observers import FIX_BY_ERRNO as _FIX_BY_ERRNO
 from resnet_watch.observers import NETWORK_FS_TYPES, ObserverKind
 from resnet_watch.observers import NOT_AN_INOTIFY_PROBLEM as _NOT_AN_INOTIFY_PROBLEM
@@ -116,6 +116,12 @@ _GONE = "gone"
 _MOVED = "moved"
 _GONE_DIR = "gone_dir"
 _SCAN_DIR = "scan_dir"
+
+MOVE_PAIRING_SECONDS = 1.0
+"""With a library, files settle at least this long. watchdog holds a move's "from" half up to
+0.5 s waiting for its "to" half; a photo moved into a folder created a moment before (whose
+watch did not exist yet) arrives as a new file before its deletion does, and must wait for
+it so the rename keeps its tags."""
 
 _Event = tuple[str, str, str]  # (kind, path, destination of a move or "")
 
@@ -200,9 +206,16 @@ class Watcher:
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._handler = _QueueingHandler(self._events)
         self._state_lock = threading.Lock()
-        self._tracker = StabilityTracker(settings.settle_seconds, clock=clock)
+        settle = settings.settle_seconds
+        if library is not None:
+            settle = max(settle, MOVE_PAIRING_SECONDS)
+        self._tracker = StabilityTracker(settle, clock=clock)
         self._emitted: OrderedDict[Path, FileSignature] = OrderedDict()
         self._library = library
+        # deleted (or moved to a folder not watched yet): cleaned up after a grace period,
+        # unless the file turns up in a new folder first (mkdir -p x && mv photo x/)
+        self._pending_gone: dict[Path, tuple[float, KnownFile]] = {}
+        self._gone_grace = max(2.0, 2 * settings.settle_seconds + 1.0)
         self._scanner = Scanner(self._filter, settings.recursive, library, self._scan_failed)
         self._sidecar_suffix = settings.sidecar_suffixes[0] if settings.sidecar_suffixes else ""
         self._observer_lock = threading.RLock()
@@ -281,6 +294,7 @@ class Watcher:
     def _scan_all(self) -> tuple[Findings, int, int]:
         """Scan all roots, then settle renames and deletions; (findings, moved, removed)."""
         self._last_scan = self._clock()
+        self._pending_gone.clear()  # still indexed: the full scan decides about them now
         found = Findings()
         for root in self._roots:
             self._scanner.walk(root, root, self._touch, self._already_emitted, found)
@@ -344,6 +358,7 @@ class Watcher:
             try:
                 self._drain_events()
                 self._emit_ready()
+                self._expire_gone()
                 now = self._clock()
                 interval = self.settings.rescan_interval
                 if self._rescan_requested.is_set():
@@ -387,6 +402,30 @@ class Watcher:
             if root is not None and not self._filter.is_ignored_dir(directory, root):
                 self._scanner.walk(directory, root, self._touch, self._already_emitted)
 
+    def _pair_with_gone(self, settled: list[tuple[Path, FileSignature]]) -> set[Path]:
+        """Settled files that are renames of recent deletions; they need no model run."""
+        pending = {path: known for path, (_, known) in self._pending_gone.items()}
+        new = [NewFile(path, sig.size, sig.mtime_ns, sig.inode) for path, sig in settled]
+        handled: set[Path] = set()
+
+        def done(path: Path) -> None:
+            handled.add(path)
+            self._mark_done(path)
+
+        sources, _ = self._scanner.pair(new, pending, lambda _: None, done)
+        for src in sources:
+            del self._pending_gone[src]
+        return handled
+
+    def _expire_gone(self) -> None:
+        """Deletions nothing turned up for within the grace period: clean up after them."""
+        now = self._clock()
+        expired = [p for p, (deadline, _) in self._pending_gone.items() if deadline <= now]
+        for path in expired:
+            del self._pending_gone[path]
+            if self._library is not None:
+                self._library.gone(path)
+
     def _on_moved(self, src: Path, dest: Path) -> None:
         """A rename: tags follow inside the inbox; a move out counts as a deletion."""
         with self._state_lock:
@@ -411,7 +450,11 @@ class Watcher:
             self._emitted.pop(path, None)
         if self._is_candidate(path):
             if self._library is not None:
-                self._library.gone(path)
+                known = self._library.known_in(path.parent).get(path.name)
+                if known is None:
+                    self._library.gone(path)
+                else:
+                    self._pending_gone[path] = (self._clock() + self._gone_grace, known)
             return
         image = self._image_of_sidecar(path)
         if image is not None and os.path.lexists(image):
@@ -427,6 +470,9 @@ class Watcher:
     def _emit_ready(self) -> None:
         with self._state_lock:
             settled = self._tracker.ready_with_signature()
+        if settled and self._pending_gone:
+            moved = self._pair_with_gone(settled)
+            settled = [(path, sig) for path, sig in settled if path not in moved]
         for path, signature in settled:
             if self._stop.is_set():
                 return
