@@ -274,7 +274,7 @@ def cmd_albums(args: argparse.Namespace) -> int:
     from resnet_watch.library import album_counts
 
     rules = album_rules(cfg)
-    counts = album_counts(cfg.inbox.paths, cfg.sidecar.suffix)
+    counts = album_counts(cfg.inbox.paths, cfg.sidecar.suffix, cfg.library.index)
     width = max((len(r.path) for r in rules), default=10)
     for rule in rules:
         print(f"{rule.path:<{width}}  {counts.get(rule.name, 0):>6}")

@@ -29,7 +29,7 @@ from resnet_watch import fsutil
 from resnet_watch.known import KnownFile
 from resnet_watch.sidecar import read_sidecar
 
-__all__ = ["SCHEMA", "FileIndex", "IndexedFile", "open_index", "words_of"]
+__all__ = ["SCHEMA", "FileIndex", "IndexedFile", "open_existing", "open_index", "words_of"]
 
 SCHEMA = 1
 """Bump when the table layout changes: an older index is then rebuilt from the sidecars."""
@@ -433,6 +433,20 @@ def _initialise(path: Path | None) -> sqlite3.Connection:
         db.executescript(_DDL)
         db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', ?)", (str(SCHEMA),))
     return db
+
+
+def open_existing(path: Path) -> FileIndex | None:
+    """The index at ``path`` for reading beside a running daemon; None if absent or unusable."""
+    if not path.is_file():
+        return None
+    try:
+        db = _connect(path)
+        if not _schema_ok(db):
+            db.close()
+            return None
+    except sqlite3.Error:
+        return None
+    return FileIndex(db, path)
 
 
 def open_index(path: Path | None, roots: Sequence[Path], suffix: str) -> tuple[FileIndex, bool]:

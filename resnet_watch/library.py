@@ -1,7 +1,7 @@
 """The tagged library as the sidecars describe it: walk them, count albums, reindex.
 
-Everything here reads the JSON sidecars only; nothing loads the model, so
-``albums``, ``tags`` and ``reindex`` are instant even on a big library.
+Everything here reads the JSON sidecars (or the daemon's index of them) only;
+nothing loads the model, so ``albums``, ``tags`` and ``reindex`` need no model.
 """
 
 from __future__ import annotations
@@ -31,8 +31,16 @@ def image_for_sidecar(sidecar: Path, record: dict[str, Any]) -> Path:
     return sidecar.with_name(name) if isinstance(name, str) and name else sidecar
 
 
-def album_counts(roots: Sequence[Path], suffix: str) -> Counter[str]:
-    """How many classified images each album holds."""
+def album_counts(
+    roots: Sequence[Path], suffix: str, index_path: Path | None = None
+) -> Counter[str]:
+    """How many classified images each album holds (from the index when there is one)."""
+    from resnet_watch.index import open_existing
+
+    index = open_existing(index_path) if index_path is not None else None
+    if index is not None:
+        with index:
+            return index.album_counts()
     counts: Counter[str] = Counter()
     for path in iter_sidecars(roots, suffix):
         record = read_sidecar(path)
