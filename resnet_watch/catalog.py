@@ -56,6 +56,9 @@ class Catalog:
     def known_in(self, folder: Path) -> Mapping[str, KnownFile]:
         return self.index.known_in(folder, self._model_sha)
 
+    def known(self, image: Path) -> KnownFile | None:
+        return self.index.known(image, self._model_sha)
+
     def known_folders(self) -> Iterable[Path]:
         return self.index.folders()
 

@@ -173,6 +173,20 @@ def _from_row(row: Sequence[Any]) -> IndexedFile:
     )
 
 
+_KNOWN = (
+    "size, mtime_ns, inode, sha256, status, gave_up, model_sha, sidecar_name, sidecar_size, "
+    "sidecar_mtime_ns"
+)
+
+
+def _known(row: Sequence[Any], model_sha: str | None) -> KnownFile:
+    size, mtime, inode, sha, status, gave_up, model, sc_name, sc_size, sc_mtime = row
+    ok = status == "ok" and (model_sha is None or model == model_sha)
+    return KnownFile(
+        size, mtime, inode, sha, ok or bool(gave_up), os.fsdecode(sc_name), sc_size, sc_mtime
+    )
+
+
 class FileIndex:
     """The index on one SQLite file; thread-safe (one connection behind a lock)."""
 
@@ -250,36 +264,18 @@ class FileIndex:
         """
         with self._lock:
             rows = self._db.execute(
-                "SELECT name, size, mtime_ns, inode, sha256, status, gave_up, model_sha, "
-                "sidecar_name, sidecar_size, sidecar_mtime_ns FROM files WHERE dir = ?",
-                (_enc(folder),),
+                f"SELECT name, {_KNOWN} FROM files WHERE dir = ?", (_enc(folder),)
             ).fetchall()
-        out: dict[str, KnownFile] = {}
-        for (
-            name,
-            size,
-            mtime,
-            inode,
-            sha,
-            status,
-            gave_up,
-            model,
-            sc_name,
-            sc_size,
-            sc_mtime,
-        ) in rows:
-            ok = status == "ok" and (model_sha is None or model == model_sha)
-            out[os.fsdecode(name)] = KnownFile(
-                size,
-                mtime,
-                inode,
-                sha,
-                ok or bool(gave_up),
-                os.fsdecode(sc_name),
-                sc_size,
-                sc_mtime,
-            )
-        return out
+        return {os.fsdecode(r[0]): _known(r[1:], model_sha) for r in rows}
+
+    def known(self, image: Path, model_sha: str | None) -> KnownFile | None:
+        """:meth:`known_in` for one file."""
+        with self._lock:
+            row = self._db.execute(
+                f"SELECT {_KNOWN} FROM files WHERE dir = ? AND name = ?",
+                (_enc(image.parent), _enc(image.name)),
+            ).fetchone()
+        return None if row is None else _known(row, model_sha)
 
     def folders(self) -> list[Path]:
         """Every folder that holds an indexed image."""

@@ -44,6 +44,10 @@ class Library(Protocol):
         """Indexed images directly in ``folder``, by file name."""
         ...
 
+    def known(self, image: Path) -> KnownFile | None:
+        """One indexed image, or None."""
+        ...
+
     def known_folders(self) -> Iterable[Path]:
         """Every folder holding an indexed image (finds folders deleted while we were down)."""
         ...

@@ -450,7 +450,7 @@ class Watcher:
             self._emitted.pop(path, None)
         if self._is_candidate(path):
             if self._library is not None:
-                known = self._library.known_in(path.parent).get(path.name)
+                known = self._library.known(path)
                 if known is None:
                     self._library.gone(path)
                 else:

@@ -41,6 +41,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="watch an idle daemon's CPU this long (0: skip)",
     )
     parser.add_argument("--soak", type=int, default=0, metavar="N", help="memory soak only")
+    parser.add_argument(
+        "--library",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the daemon on N already-tagged images (rescans, RSS, renames/deletes)",
+    )
     parser.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
 
@@ -64,6 +71,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         sweep=not args.no_sweep,
         idle_seconds=args.idle_seconds,
         soak=args.soak,
+        library=args.library,
         model=args.model,
         config=Path(config) if config else None,
     )
@@ -85,7 +93,14 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     opts = options_from_args(args)
     progress = None if args.json else _stderr_progress
-    report = run_soak(opts, progress) if opts.soak > 0 else run_bench(opts, progress)
+    if opts.library > 0:
+        from resnet_watch.bench.library_run import run_library
+
+        report = run_library(opts, progress)
+    elif opts.soak > 0:
+        report = run_soak(opts, progress)
+    else:
+        report = run_bench(opts, progress)
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")
     else:

@@ -31,6 +31,7 @@ class BenchOptions:
     sweep: bool = True  # thread placement sweep on the int8 line
     idle_seconds: float = 10.0  # how long to watch an idle daemon's CPU (0: skip)
     soak: int = 0  # > 0: only the soak: N images through the daemon's path
+    library: int = 0  # > 0: only the library bench: the daemon on N tagged images
     model: str | None = None  # soak / default line; None: the config's model.name
     config: Path | None = None
 
