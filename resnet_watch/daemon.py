@@ -443,7 +443,7 @@ class Daemon:
         if not needs_restart:
             self.cfg = new
         if self.watcher is not None:
-            self.watcher.rescan()
+            self.watcher.request_rescan()
         self.notifier.ready(self._status_line())
 
     def _shutdown(self) -> None:

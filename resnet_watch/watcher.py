@@ -228,6 +228,7 @@ class Watcher:
         self._tick = min(0.25, max(0.1, settings.settle_seconds / 4))
         self._last_scan = clock()
         self._rescan_requested = threading.Event()
+        self._rescan_asked = threading.Event()  # SIGHUP: rescan on the settle thread
         self._overflow_alarm = _OverflowAlarm(self._rescan_requested)
 
     # ---------------------------------------------------------------- lifecycle
@@ -276,6 +277,10 @@ class Watcher:
             return self._tracker.pending()
 
     # ---------------------------------------------------------------- scanning
+
+    def request_rescan(self) -> None:
+        """Rescan soon on the settle thread (SIGHUP): one thread owns the scan state."""
+        self._rescan_asked.set()
 
     def rescan(self) -> int:
         """Scan every root in full (recovers lost events); returns the candidate files seen."""
@@ -365,7 +370,10 @@ class Watcher:
                     self._rescan_requested.clear()
                     self._log.warning("events_lost", reason="inotify_queue_overflow")
                     self.rescan()
-                elif interval > 0 and now - self._last_scan >= interval:
+                elif self._rescan_asked.is_set() or (
+                    interval > 0 and now - self._last_scan >= interval
+                ):
+                    self._rescan_asked.clear()
                     self.rescan()
                 if now >= next_health:
                     next_health = now + self.health_interval
