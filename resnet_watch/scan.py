@@ -104,7 +104,8 @@ class Scanner:
             except OSError as exc:
                 self._warn(directory, exc)
                 continue
-            known = dict(self.library.known_in(directory)) if self.library else {}
+            library = self.library
+            known = dict(library.known_in(directory)) if library is not None else {}
             listing = {e.name: e for e in entries} if known else {}
             for entry in entries:
                 path = Path(entry.path)
@@ -132,7 +133,7 @@ class Scanner:
                 if already_emitted(path, signature):
                     continue
                 found.touched += 1
-                if findings is not None and self.library and len(found.new) < NEW_MEMORY:
+                if findings is not None and library is not None and len(found.new) < NEW_MEMORY:
                     found.new.append(
                         NewFile(path, signature.size, signature.mtime_ns, signature.inode)
                     )
