@@ -107,26 +107,33 @@ class Scanner:
             library = self.library
             known = dict(library.known_in(directory)) if library is not None else {}
             listing = {e.name: e for e in entries} if known else {}
+            quick = self._filter
             for entry in entries:
-                path = Path(entry.path)
+                name = entry.name
                 try:
                     if entry.is_dir(follow_symlinks=False):
-                        if self._recursive and not self._filter.is_ignored_dir(path, root):
+                        path = Path(entry.path)
+                        if self._recursive and not quick.is_ignored_dir(path, root):
                             stack.append(path)
                         continue
+                    if quick.is_own_file(name) or not quick.is_included_name(name):
+                        continue  # sidecars and non-photos: half the entries, no Path built
                     if not (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
-                        continue
-                    if not self._filter.is_candidate(path, root):
                         continue
                     signature = FileSignature.of(entry.stat(follow_symlinks=False))
                 except OSError:
                     continue
-                found.seen += 1
-                previous = known.pop(entry.name, None)
+                previous = known.pop(name, None)
                 if previous is not None:
                     same = (previous.size, previous.mtime_ns) == signature[:2]
                     if previous.done and same and _sidecar_intact(previous, listing):
+                        found.seen += 1  # the common case at 200k files: nothing to build
                         continue
+                path = Path(entry.path)
+                if not quick.is_candidate(path, root):
+                    continue
+                found.seen += 1
+                if previous is not None:
                     touch(path)  # changed, sidecar gone or edited, or a retry is due
                     found.touched += 1
                     continue
