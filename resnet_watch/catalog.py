@@ -59,6 +59,13 @@ class Catalog:
     def known(self, image: Path) -> KnownFile | None:
         return self.index.known(image, self._model_sha)
 
+    def renamed_from(self, image: Path, size: int, mtime_ns: int, inode: int) -> Path | None:
+        for row in self.index.with_size(size):
+            same = row.inode == inode and row.mtime_ns == mtime_ns
+            if same and row.path != image and not os.path.lexists(row.path):
+                return row.path
+        return None
+
     def known_folders(self) -> Iterable[Path]:
         return self.index.folders()
 

@@ -48,6 +48,10 @@ class Library(Protocol):
         """One indexed image, or None."""
         ...
 
+    def renamed_from(self, image: Path, size: int, mtime_ns: int, inode: int) -> Path | None:
+        """An indexed file that no longer exists and has this inode, size and mtime."""
+        ...
+
     def known_folders(self) -> Iterable[Path]:
         """Every folder holding an indexed image (finds folders deleted while we were down)."""
         ...

@@ -117,12 +117,6 @@ _MOVED = "moved"
 _GONE_DIR = "gone_dir"
 _SCAN_DIR = "scan_dir"
 
-MOVE_PAIRING_SECONDS = 1.0
-"""With a library, files settle at least this long. watchdog holds a move's "from" half up to
-0.5 s waiting for its "to" half; a photo moved into a folder created a moment before (whose
-watch did not exist yet) arrives as a new file before its deletion does, and must wait for
-it so the rename keeps its tags."""
-
 _Event = tuple[str, str, str]  # (kind, path, destination of a move or "")
 
 
@@ -206,10 +200,7 @@ class Watcher:
         self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._handler = _QueueingHandler(self._events)
         self._state_lock = threading.Lock()
-        settle = settings.settle_seconds
-        if library is not None:
-            settle = max(settle, MOVE_PAIRING_SECONDS)
-        self._tracker = StabilityTracker(settle, clock=clock)
+        self._tracker = StabilityTracker(settings.settle_seconds, clock=clock)
         self._emitted: OrderedDict[Path, FileSignature] = OrderedDict()
         self._library = library
         # deleted (or moved to a folder not watched yet): cleaned up after a grace period,
@@ -410,6 +401,22 @@ class Watcher:
             if root is not None and not self._filter.is_ignored_dir(directory, root):
                 self._scanner.walk(directory, root, self._touch, self._already_emitted)
 
+    def _took_over(self, path: Path, signature: FileSignature) -> bool:
+        """A rename whose "from" half was missed or is still on its way (watchdog delays it;
+        a busy settle thread delays it more): the index still has the old name with this
+        inode, so the tags move over and the model does not run."""
+        library = self._library
+        if library is None or library.known(path) is not None:
+            return False
+        src = library.renamed_from(path, signature.size, signature.mtime_ns, signature.inode)
+        if src is None:
+            return False
+        self._pending_gone.pop(src, None)
+        if library.moved(src, path):
+            self._mark_done(path)
+            return True
+        return False
+
     def _pair_with_gone(self, settled: list[tuple[Path, FileSignature]]) -> set[Path]:
         """Settled files that are renames of recent deletions; they need no model run."""
         pending = {path: known for path, (_, known) in self._pending_gone.items()}
@@ -478,6 +485,8 @@ class Watcher:
     def _emit_ready(self) -> None:
         with self._state_lock:
             settled = self._tracker.ready_with_signature()
+        if settled and self._library is not None:
+            settled = [(path, sig) for path, sig in settled if not self._took_over(path, sig)]
         if settled and self._pending_gone:
             moved = self._pair_with_gone(settled)
             settled = [(path, sig) for path, sig in settled if path not in moved]
