@@ -51,7 +51,7 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
-from resnet_watch.known import KnownFile, Library, NewFile
+from resnet_watch.known import Library
 from resnet_watch.observers import FIX_BY_ERRNO as _FIX_BY_ERRNO
 from resnet_watch.observers import NETWORK_FS_TYPES, ObserverKind
 from resnet_watch.observers import NOT_AN_INOTIFY_PROBLEM as _NOT_AN_INOTIFY_PROBLEM
@@ -60,6 +60,7 @@ from resnet_watch.observers import fs_type as _fs_type
 from resnet_watch.observers import native_observer_class as _native_observer_class
 from resnet_watch.observers import shutdown as _shutdown
 from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
+from resnet_watch.relocations import Relocations
 from resnet_watch.scan import Findings, Scanner
 from resnet_watch.settle import FileSignature, StabilityTracker
 
@@ -203,11 +204,20 @@ class Watcher:
         self._tracker = StabilityTracker(settings.settle_seconds, clock=clock)
         self._emitted: OrderedDict[Path, FileSignature] = OrderedDict()
         self._library = library
-        # deleted (or moved to a folder not watched yet): cleaned up after a grace period,
-        # unless the file turns up in a new folder first (mkdir -p x && mv photo x/)
-        self._pending_gone: dict[Path, tuple[float, KnownFile]] = {}
-        self._gone_grace = max(2.0, 2 * settings.settle_seconds + 1.0)
         self._scanner = Scanner(self._filter, settings.recursive, library, self._scan_failed)
+        # a deletion waits longer than a file takes to settle, so a rename's new name is
+        # always seen while the old one is still indexed
+        self._relocations = (
+            Relocations(
+                library,
+                self._scanner,
+                max(2.0, 2 * settings.settle_seconds + 1.0),
+                clock,
+                self._mark_done,
+            )
+            if library is not None
+            else None
+        )
         self._sidecar_suffix = settings.sidecar_suffixes[0] if settings.sidecar_suffixes else ""
         self._observer_lock = threading.RLock()
         self._observer: BaseObserver | None = None
@@ -290,7 +300,8 @@ class Watcher:
     def _scan_all(self) -> tuple[Findings, int, int]:
         """Scan all roots, then settle renames and deletions; (findings, moved, removed)."""
         self._last_scan = self._clock()
-        self._pending_gone.clear()  # still indexed: the full scan decides about them now
+        if self._relocations is not None:
+            self._relocations.clear()  # still indexed: the full scan decides about them now
         found = Findings()
         for root in self._roots:
             self._scanner.walk(root, root, self._touch, self._already_emitted, found)
@@ -401,45 +412,9 @@ class Watcher:
             if root is not None and not self._filter.is_ignored_dir(directory, root):
                 self._scanner.walk(directory, root, self._touch, self._already_emitted)
 
-    def _took_over(self, path: Path, signature: FileSignature) -> bool:
-        """A rename whose "from" half was missed or is still on its way (watchdog delays it;
-        a busy settle thread delays it more): the index still has the old name with this
-        inode, so the tags move over and the model does not run."""
-        library = self._library
-        if library is None or library.known(path) is not None:
-            return False
-        src = library.renamed_from(path, signature.size, signature.mtime_ns, signature.inode)
-        if src is None:
-            return False
-        self._pending_gone.pop(src, None)
-        if library.moved(src, path):
-            self._mark_done(path)
-            return True
-        return False
-
-    def _pair_with_gone(self, settled: list[tuple[Path, FileSignature]]) -> set[Path]:
-        """Settled files that are renames of recent deletions; they need no model run."""
-        pending = {path: known for path, (_, known) in self._pending_gone.items()}
-        new = [NewFile(path, sig.size, sig.mtime_ns, sig.inode) for path, sig in settled]
-        handled: set[Path] = set()
-
-        def done(path: Path) -> None:
-            handled.add(path)
-            self._mark_done(path)
-
-        sources, _ = self._scanner.pair(new, pending, lambda _: None, done)
-        for src in sources:
-            del self._pending_gone[src]
-        return handled
-
     def _expire_gone(self) -> None:
-        """Deletions nothing turned up for within the grace period: clean up after them."""
-        now = self._clock()
-        expired = [p for p, (deadline, _) in self._pending_gone.items() if deadline <= now]
-        for path in expired:
-            del self._pending_gone[path]
-            if self._library is not None:
-                self._library.gone(path)
+        if self._relocations is not None:
+            self._relocations.expire()
 
     def _on_moved(self, src: Path, dest: Path) -> None:
         """A rename: tags follow inside the inbox; a move out counts as a deletion."""
@@ -453,8 +428,7 @@ class Watcher:
             elif self._image_of_sidecar(src) is not None:
                 self._on_gone(src)  # our sidecar moved away: its photo needs a new one
             return
-        if was_photo and self._library is not None and self._library.moved(src, dest):
-            self._mark_done(dest)
+        if was_photo and self._relocations is not None and self._relocations.renamed(src, dest):
             return
         with self._state_lock:
             self._tracker.touch(dest)
@@ -464,12 +438,8 @@ class Watcher:
             self._tracker.forget(path)
             self._emitted.pop(path, None)
         if self._is_candidate(path):
-            if self._library is not None:
-                known = self._library.known(path)
-                if known is None:
-                    self._library.gone(path)
-                else:
-                    self._pending_gone[path] = (self._clock() + self._gone_grace, known)
+            if self._relocations is not None:
+                self._relocations.deleted(path)
             return
         image = self._image_of_sidecar(path)
         if image is not None and os.path.lexists(image):
@@ -485,11 +455,8 @@ class Watcher:
     def _emit_ready(self) -> None:
         with self._state_lock:
             settled = self._tracker.ready_with_signature()
-        if settled and self._library is not None:
-            settled = [(path, sig) for path, sig in settled if not self._took_over(path, sig)]
-        if settled and self._pending_gone:
-            moved = self._pair_with_gone(settled)
-            settled = [(path, sig) for path, sig in settled if path not in moved]
+        if settled and self._relocations is not None:
+            settled = self._relocations.take_over(settled)
         for path, signature in settled:
             if self._stop.is_set():
                 return

@@ -45,7 +45,8 @@ def classified_cat(d: DaemonProcess, name: str) -> tuple[Path, dict[str, object]
     """A cat photo dropped into the inbox, once its sidecar, XMP and Cats link exist."""
     image = d.inbox / name
     shutil.copy(CAT, image)
-    record = wait_until(lambda: read_sidecar_json(image), 30, f"{name}'s sidecar")
+    wait_until(lambda: d.classified_count(image), 30, f"{name} classified")  # and indexed
+    record = read_sidecar_json(image)
     assert "Cats" in record["albums"] and xmp(image).exists()
     assert (albums_dir(d) / "Cats" / link_name(image)).is_symlink()
     return image, record

@@ -47,7 +47,7 @@ def attempts(d: DaemonProcess, image: Path, event: str) -> int:
 def classified(d: DaemonProcess, name: str) -> Path:
     image = d.inbox / name
     shutil.copy(CAT, image)
-    wait_until(lambda: read_sidecar_json(image), 30, f"{name}'s sidecar")
+    wait_until(lambda: d.classified_count(image), 30, f"{name} classified")  # and indexed
     return image
 
 
