@@ -80,42 +80,33 @@ class Catalog:
         """
         if os.path.lexists(src) or not os.path.lexists(dest):
             return False  # not a rename after all (recreated, or already gone again)
-        record = self._move_json(src, dest)
+        old_json, new_json = sidecar_path(src, self._suffix), sidecar_path(dest, self._suffix)
+        record = read_sidecar(old_json) or read_sidecar(new_json)  # the user may have moved it
         self._unlink_album_links(src)
         self.index.forget(src)
         if record is None:
             self._remove_xmp_keywords(src)
             return False
+        # XMP and links first: the JSON sidecar is the commit marker, as in the store
         self._move_xmp(src, dest)
-        target = sidecar_path(dest, self._suffix)
         if self._write_extras is not None and record.get("status") == "ok":
             try:
                 self._write_extras(dest, record)
             except Exception as exc:
                 self._log.warning("sidecar_extras_failed", path=str(dest), error=str(exc))
-        self.index.record(dest, record, target)
+        if record["file"].get("name") != dest.name or os.path.lexists(old_json):
+            record["file"] = {**record["file"], "name": dest.name}
+            try:
+                write_sidecar(new_json, record)
+            except SidecarError as exc:
+                self._log.error("sidecar_write_failed", path=str(dest), error=str(exc))
+                return False
+            if old_json != new_json:
+                with contextlib.suppress(FileNotFoundError):
+                    old_json.unlink()
+        self.index.record(dest, record, new_json)
         self._log.info("image_moved", src=str(src), path=str(dest), status=record.get("status"))
         return record.get("status") == "ok" and _same_version(dest, record)
-
-    def _move_json(self, src: Path, dest: Path) -> dict[str, Any] | None:
-        """The record now beside ``dest`` (moved, or already moved by the user), or None."""
-        old = sidecar_path(src, self._suffix)
-        new = sidecar_path(dest, self._suffix)
-        record = read_sidecar(old)
-        if record is None:
-            record = read_sidecar(new)  # moved along by the user (mv IMG_1.jpg* elsewhere/)
-            if record is None or record["file"].get("name") == dest.name:
-                return record
-        record["file"] = {**record["file"], "name": dest.name}
-        try:
-            write_sidecar(new, record)
-        except SidecarError as exc:
-            self._log.error("sidecar_write_failed", path=str(dest), error=str(exc))
-            return None
-        if old != new:
-            with contextlib.suppress(FileNotFoundError):
-                old.unlink()
-        return record
 
     def _move_xmp(self, src: Path, dest: Path) -> None:
         old, new = xmp_path(src), xmp_path(dest)
