@@ -320,7 +320,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     from resnet_watch.library import reindex
 
     _enrich, _after, extras = build_extras(cfg)
-    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras)
+    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras, cfg.library.index)
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     print(f"reindexed: {updated} sidecar(s) changed, {len(errors)} error(s)")

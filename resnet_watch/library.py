@@ -56,8 +56,17 @@ def _labels(record: dict[str, Any]) -> list[Label]:
     ]
 
 
-def reindex(roots: Sequence[Path], suffix: str, extras: Extras) -> tuple[int, list[str]]:
-    """Recompute tags, albums, XMP and album links from stored labels; (updated, errors)."""
+def reindex(
+    roots: Sequence[Path], suffix: str, extras: Extras, index_path: Path | None = None
+) -> tuple[int, list[str]]:
+    """Recompute tags, albums, XMP and album links from stored labels; (updated, errors).
+
+    The daemon's index (when there is one) is updated too, so its next rescan does not take
+    every rewritten sidecar for a change.
+    """
+    from resnet_watch.index import open_existing
+
+    index = open_existing(index_path) if index_path is not None else None
     updated, errors = 0, []
     for path in iter_sidecars(roots, suffix):
         record = read_sidecar(path)
@@ -75,9 +84,13 @@ def reindex(roots: Sequence[Path], suffix: str, extras: Extras) -> tuple[int, li
                 errors.append(f"{path}: {exc}")
                 continue
             updated += 1
+            if index is not None:
+                index.record(image, record, path)
         try:
             extras.write_files(image, record)
         except Exception as exc:
             errors.append(f"{image}: {exc}")
     extras.prune()
+    if index is not None:
+        index.close()
     return updated, errors
