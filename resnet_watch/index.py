@@ -20,12 +20,21 @@ import os
 import sqlite3
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from resnet_watch import fsutil
+from resnet_watch.index_rows import (
+    COLUMNS,
+    KNOWN_COLUMNS,
+    IndexedFile,
+    encode,
+    from_row,
+    row_values,
+    to_known,
+    words_of,
+)
 from resnet_watch.known import KnownFile
 from resnet_watch.sidecar import read_sidecar
 
@@ -71,121 +80,6 @@ CREATE INDEX IF NOT EXISTS album_members_by_file ON album_members (dir, name);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
-_COLUMNS = (
-    "dir, name, size, mtime_ns, inode, sha256, status, gave_up, model_sha, sidecar_name, "
-    "sidecar_size, sidecar_mtime_ns, happened_at, labels, tags, albums, error, words"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedFile:
-    """One image as its sidecar described it when the sidecar was last written or read."""
-
-    path: Path
-    size: int
-    mtime_ns: int
-    inode: int
-    sha256: str | None
-    status: str  # "ok" | "failed"
-    gave_up: bool
-    model_sha: str
-    sidecar_name: str
-    sidecar_size: int
-    sidecar_mtime_ns: int
-    happened_at: str  # classified_at / failed_at
-    labels: tuple[tuple[str, float], ...]
-    tags: tuple[str, ...]
-    albums: tuple[str, ...]
-    error: str
-
-    @property
-    def top(self) -> str:
-        return self.labels[0][0] if self.labels else ""
-
-
-def words_of(name: str, labels: Iterable[str], tags: Iterable[str], albums: Iterable[str]) -> str:
-    """The text search matches against: file name, labels, tags and albums, casefolded."""
-    return " ".join([name, *labels, *tags, *albums]).casefold()
-
-
-def _enc(path: Path | str) -> bytes:
-    return os.fsencode(path)
-
-
-def _row_values(
-    image: Path, record: Mapping[str, Any], sidecar: Path, sidecar_st: os.stat_result, inode: int
-) -> tuple[Any, ...]:
-    file = record.get("file") or {}
-    ok = record.get("status") == "ok"
-    labels = [
-        (str(x.get("name", "")), float(x.get("score", 0.0)))
-        for x in (record.get("labels") or [])
-        if isinstance(x, dict)
-    ]
-    tags = [str(t) for t in record.get("tags") or []] if ok else []
-    albums = [str(a) for a in record.get("albums") or []] if ok else []
-    err = record.get("error") if isinstance(record.get("error"), dict) else {}
-    assert isinstance(err, dict)
-    error = "" if ok else f"{err.get('kind', '?')}: {err.get('message', '')}"
-    model = record.get("model") if isinstance(record.get("model"), dict) else {}
-    assert isinstance(model, dict)
-    when = record.get("classified_at") if ok else record.get("failed_at")
-    return (
-        _enc(image.parent),
-        _enc(image.name),
-        int(file.get("size", -1)),
-        int(file.get("mtime_ns", -1)),
-        inode,
-        file.get("sha256") if isinstance(file.get("sha256"), str) else None,
-        "ok" if ok else "failed",
-        int(bool(record.get("gave_up"))),
-        str(model.get("weights_sha256") or ""),
-        _enc(sidecar.name),
-        sidecar_st.st_size,
-        sidecar_st.st_mtime_ns,
-        str(when or ""),
-        json.dumps(labels),
-        json.dumps(tags),
-        json.dumps(albums),
-        error,
-        words_of(os.fsdecode(image.name), (n for n, _ in labels), tags, albums) if ok else "",
-    )
-
-
-def _from_row(row: Sequence[Any]) -> IndexedFile:
-    return IndexedFile(
-        path=Path(os.fsdecode(row[0])) / os.fsdecode(row[1]),
-        size=row[2],
-        mtime_ns=row[3],
-        inode=row[4],
-        sha256=row[5],
-        status=row[6],
-        gave_up=bool(row[7]),
-        model_sha=row[8],
-        sidecar_name=os.fsdecode(row[9]),
-        sidecar_size=row[10],
-        sidecar_mtime_ns=row[11],
-        happened_at=row[12],
-        labels=tuple((str(n), float(s)) for n, s in json.loads(row[13])),
-        tags=tuple(json.loads(row[14])),
-        albums=tuple(json.loads(row[15])),
-        error=row[16],
-    )
-
-
-_KNOWN = (
-    "size, mtime_ns, inode, sha256, status, gave_up, model_sha, sidecar_name, sidecar_size, "
-    "sidecar_mtime_ns"
-)
-
-
-def _known(row: Sequence[Any], model_sha: str | None) -> KnownFile:
-    size, mtime, inode, sha, status, gave_up, model, sc_name, sc_size, sc_mtime = row
-    ok = status == "ok" and (model_sha is None or model == model_sha)
-    return KnownFile(
-        size, mtime, inode, sha, ok or bool(gave_up), os.fsdecode(sc_name), sc_size, sc_mtime
-    )
-
 
 class FileIndex:
     """The index on one SQLite file; thread-safe (one connection behind a lock)."""
@@ -211,14 +105,14 @@ class FileIndex:
             inode = st.st_ino if same else 0
         except OSError:
             inode = 0
-        values = _row_values(image, record, sidecar, sidecar_st, inode)
+        values = row_values(image, record, sidecar, sidecar_st, inode)
         albums = json.loads(values[15])
         with self._lock, self._db:
             self._put(values, albums)
 
     def _put(self, values: tuple[Any, ...], albums: Sequence[str]) -> None:
         key = values[:2]
-        self._db.execute(f"INSERT OR REPLACE INTO files ({_COLUMNS}) VALUES ({'?,' * 17}?)", values)
+        self._db.execute(f"INSERT OR REPLACE INTO files ({COLUMNS}) VALUES ({'?,' * 17}?)", values)
         self._db.execute("DELETE FROM album_members WHERE dir = ? AND name = ?", key)
         self._db.executemany(
             "INSERT OR IGNORE INTO album_members (album, dir, name) VALUES (?, ?, ?)",
@@ -227,7 +121,7 @@ class FileIndex:
 
     def forget(self, image: Path) -> None:
         """Drop ``image`` (deleted, moved out, or its sidecar is gone)."""
-        key = (_enc(image.parent), _enc(image.name))
+        key = (encode(image.parent), encode(image.name))
         with self._lock, self._db:
             self._db.execute("DELETE FROM files WHERE dir = ? AND name = ?", key)
             self._db.execute("DELETE FROM album_members WHERE dir = ? AND name = ?", key)
@@ -242,20 +136,20 @@ class FileIndex:
     # --- reading ------------------------------------------------------------------------
 
     def get(self, image: Path) -> IndexedFile | None:
-        key = (_enc(image.parent), _enc(image.name))
+        key = (encode(image.parent), encode(image.name))
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE dir = ? AND name = ?", key
+                f"SELECT {COLUMNS} FROM files WHERE dir = ? AND name = ?", key
             ).fetchone()
-        return _from_row(row) if row is not None else None
+        return from_row(row) if row is not None else None
 
     def in_folder(self, folder: Path) -> dict[str, IndexedFile]:
         """The indexed images directly in ``folder``, by file name."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE dir = ?", (_enc(folder),)
+                f"SELECT {COLUMNS} FROM files WHERE dir = ?", (encode(folder),)
             ).fetchall()
-        return {os.fsdecode(r[1]): _from_row(r) for r in rows}
+        return {os.fsdecode(r[1]): from_row(r) for r in rows}
 
     def known_in(self, folder: Path, model_sha: str | None) -> dict[str, KnownFile]:
         """The watcher's view of ``folder``: cheap columns only, no JSON decoding.
@@ -264,18 +158,18 @@ class FileIndex:
         """
         with self._lock:
             rows = self._db.execute(
-                f"SELECT name, {_KNOWN} FROM files WHERE dir = ?", (_enc(folder),)
+                f"SELECT name, {KNOWN_COLUMNS} FROM files WHERE dir = ?", (encode(folder),)
             ).fetchall()
-        return {os.fsdecode(r[0]): _known(r[1:], model_sha) for r in rows}
+        return {os.fsdecode(r[0]): to_known(r[1:], model_sha) for r in rows}
 
     def known(self, image: Path, model_sha: str | None) -> KnownFile | None:
         """:meth:`known_in` for one file."""
         with self._lock:
             row = self._db.execute(
-                f"SELECT {_KNOWN} FROM files WHERE dir = ? AND name = ?",
-                (_enc(image.parent), _enc(image.name)),
+                f"SELECT {KNOWN_COLUMNS} FROM files WHERE dir = ? AND name = ?",
+                (encode(image.parent), encode(image.name)),
             ).fetchone()
-        return None if row is None else _known(row, model_sha)
+        return None if row is None else to_known(row, model_sha)
 
     def folders(self) -> list[Path]:
         """Every folder that holds an indexed image."""
@@ -285,22 +179,22 @@ class FileIndex:
 
     def under(self, folder: Path) -> list[IndexedFile]:
         """Indexed images in ``folder`` or any folder below it."""
-        top = _enc(folder)
+        top = encode(folder)
         below = top.rstrip(b"/") + b"/"
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE dir = ? OR (dir >= ? AND dir < ?)",
+                f"SELECT {COLUMNS} FROM files WHERE dir = ? OR (dir >= ? AND dir < ?)",
                 (top, below, below[:-1] + b"0"),
             ).fetchall()
-        return [_from_row(r) for r in rows]
+        return [from_row(r) for r in rows]
 
     def with_size(self, size: int) -> list[IndexedFile]:
         """Candidates for a renamed file: same size (then inode or sha256 decide)."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE size = ?", (size,)
+                f"SELECT {COLUMNS} FROM files WHERE size = ?", (size,)
             ).fetchall()
-        return [_from_row(r) for r in rows]
+        return [from_row(r) for r in rows]
 
     def count(self, status: str | None = None) -> int:
         with self._lock:
@@ -322,7 +216,7 @@ class FileIndex:
 
     def album(self, name: str, limit: int = 500, offset: int = 0) -> list[IndexedFile]:
         """An album's images, newest first."""
-        cols = ", ".join(f"f.{c.strip()}" for c in _COLUMNS.split(","))
+        cols = ", ".join(f"f.{c.strip()}" for c in COLUMNS.split(","))
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {cols} FROM album_members a JOIN files f "
@@ -330,17 +224,17 @@ class FileIndex:
                 "ORDER BY f.happened_at DESC LIMIT ? OFFSET ?",
                 (name, limit, offset),
             ).fetchall()
-        return [_from_row(r) for r in rows]
+        return [from_row(r) for r in rows]
 
     def newest(self, status: str, limit: int = 500, offset: int = 0) -> list[IndexedFile]:
         """Images with ``status`` ("ok"/"failed"), newest first."""
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE status = ? "
+                f"SELECT {COLUMNS} FROM files WHERE status = ? "
                 "ORDER BY happened_at DESC LIMIT ? OFFSET ?",
                 (status, limit, offset),
             ).fetchall()
-        return [_from_row(r) for r in rows]
+        return [from_row(r) for r in rows]
 
     def search(self, query: str, limit: int = 500) -> list[IndexedFile]:
         """Classified images whose name, labels, tags or albums contain every word."""
@@ -350,11 +244,11 @@ class FileIndex:
         where = " AND ".join("instr(words, ?) > 0" for _ in words)
         with self._lock:
             rows = self._db.execute(
-                f"SELECT {_COLUMNS} FROM files WHERE status = 'ok' AND {where} "
+                f"SELECT {COLUMNS} FROM files WHERE status = 'ok' AND {where} "
                 "ORDER BY happened_at DESC LIMIT ?",
                 (*words, limit),
             ).fetchall()
-        return [_from_row(r) for r in rows]
+        return [from_row(r) for r in rows]
 
     def close(self) -> None:
         with self._lock, contextlib.suppress(sqlite3.Error):
@@ -383,7 +277,7 @@ class FileIndex:
                 continue  # an orphan: the rescan's rename matching or clean-up handles it
             file = record.get("file") or {}
             same = (st.st_size, st.st_mtime_ns) == (file.get("size"), file.get("mtime_ns"))
-            values = _row_values(image, record, sidecar, sidecar_st, st.st_ino if same else 0)
+            values = row_values(image, record, sidecar, sidecar_st, st.st_ino if same else 0)
             batch.append((values, json.loads(values[15])))
             if len(batch) >= 2000:
                 count += self._put_many(batch)
