@@ -20,6 +20,7 @@ from typing import Any
 from resnet_watch import pairs
 from resnet_watch.embedding import encode
 from resnet_watch.errors import SidecarError
+from resnet_watch.index import FileIndex
 from resnet_watch.models.spec import Label, ModelInfo
 from resnet_watch.pipeline import Classified, Failed, Outcome, Skipped
 from resnet_watch.policy import Decision, decide, plan_retry
@@ -77,8 +78,10 @@ class SidecarStore:
         enrich: Enricher | None = None,
         write_extras: WriteExtras | None = None,
         customize: Customize | None = None,
+        index: FileIndex | None = None,
     ) -> None:
         self._settings = settings
+        self._index = index
         self._model = model
         self._log = log
         self._enrich = enrich
@@ -189,6 +192,7 @@ class SidecarStore:
         target = self.sidecar_for(out.path)
         if not self._write(out.path, target, record):
             return self._write_retry(out.path)
+        self._index_record(out.path, record, target)
         top = out.labels[0]
         self._log.info(
             "image_classified",
@@ -254,13 +258,21 @@ class SidecarStore:
         )
         if not self._write(out.path, target, record):
             return self._write_retry(out.path)
+        self._index_record(out.path, record, target)
         return plan.retry_in
 
     def _record_skip(self, out: Skipped) -> float | None:
         if out.reason == "same_content" and out.facts is not None:
             self._refresh_facts(out.path, out.facts)
-        if out.reason == "paired" and out.facts is not None:
+        elif out.reason == "paired" and out.facts is not None:
             return self._record_paired(out.path, out.facts)
+        elif out.reason == "vanished" and self._index is not None:
+            self._index.forget(out.path)
+        elif self._index is not None:  # up to date / given up: index it so rescans skip it
+            target = self.sidecar_for(out.path)
+            record = read_sidecar(target)
+            if record is not None:
+                self._index_record(out.path, record, target)
         self._log.debug("image_skipped", path=str(out.path), reason=out.reason)
         return None
 
@@ -291,7 +303,17 @@ class SidecarStore:
         if record is None:
             return
         record["file"] = {**record["file"], "size": facts.size, "mtime_ns": facts.mtime_ns}
-        self._write(path, target, record)
+        if self._write(path, target, record):
+            self._index_record(path, record, target)
+
+    def _index_record(self, image: Path, record: Mapping[str, Any], target: Path) -> None:
+        """Keep the index in step; it is a cache, so a failure only costs a re-read later."""
+        if self._index is None:
+            return
+        try:
+            self._index.record(image, record, target)
+        except Exception as exc:
+            self._log.warning("index_update_failed", path=str(image), error=str(exc))
 
     # --- writing ----------------------------------------------------------------------
 

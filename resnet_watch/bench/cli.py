@@ -51,6 +51,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=0, metavar="N", help="queue only: 1..N worker processes"
     )
+    parser.add_argument(
+        "--library",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the daemon on N already-tagged images (rescans, RSS, renames/deletes)",
+    )
     parser.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     parser.add_argument(
@@ -82,6 +89,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         idle_seconds=args.idle_seconds,
         soak=args.soak,
         workers=args.workers,
+        library=args.library,
         model=args.model,
         config=Path(config) if config else None,
         formats=bool(getattr(args, "formats", False)),
@@ -119,14 +127,21 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
     from resnet_watch.models.runtime import torch_installed
 
-    if opts.soak <= 0 and not torch_installed():
+    if opts.soak <= 0 and opts.library <= 0 and not torch_installed():
         print(
             "resnet-watch: the full bench compares against torch (its baseline and the torch "
             "runtime): pip install 'resnet-watch[torch]'. `bench --soak N` runs without it.",
             file=sys.stderr,
         )
         return 2
-    report = run_soak(opts, progress) if opts.soak > 0 else run_bench(opts, progress)
+    if opts.library > 0:
+        from resnet_watch.bench.library_run import run_library
+
+        report = run_library(opts, progress)
+    elif opts.soak > 0:
+        report = run_soak(opts, progress)
+    else:
+        report = run_bench(opts, progress)
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")
     else:
