@@ -234,6 +234,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
                         "width": outcome.width,
                         "height": outcome.height,
                         "format": outcome.format,
+                        "source": outcome.source,
                     },
                     "model": info.name,
                     "precision": info.precision,
@@ -328,7 +329,7 @@ def cmd_albums(args: argparse.Namespace) -> int:
     from resnet_watch.library import album_counts
 
     rules = album_rules(cfg)
-    counts = album_counts(cfg.inbox.paths, cfg.sidecar.suffix)
+    counts = album_counts(cfg.inbox.paths, cfg.sidecar.suffix, cfg.library.index)
     width = max((len(r.path) for r in rules), default=10)
     for rule in rules:
         print(f"{rule.path:<{width}}  {counts.get(rule.name, 0):>6}")
@@ -379,7 +380,9 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
     tagger = custom_tagger(cfg)
     extras = dataclasses.replace(extras, extra_albums=tagger.album_names)
-    updated, errors = reindex(cfg.inbox.paths, cfg.sidecar.suffix, extras, tagger.fields)
+    updated, errors = reindex(
+        cfg.inbox.paths, cfg.sidecar.suffix, extras, tagger.fields, cfg.library.index
+    )
     for error in errors:
         print(f"error: {error}", file=sys.stderr)
     print(f"reindexed: {updated} sidecar(s) changed, {len(errors)} error(s)")

@@ -63,6 +63,26 @@ DEFAULT_INCLUDE = (
     "*.tiff",
     "*.heic",
     "*.heif",
+    # camera RAW (issue 18): decoded through LibRaw, from the embedded preview
+    "*.dng",
+    "*.cr2",
+    "*.cr3",
+    "*.nef",
+    "*.nrw",
+    "*.arw",
+    "*.srf",
+    "*.sr2",
+    "*.raf",
+    "*.orf",
+    "*.rw2",
+    "*.pef",
+    "*.srw",
+    "*.erf",
+    "*.3fr",
+    "*.mef",
+    "*.mos",
+    "*.kdc",
+    "*.dcr",
 )
 
 
@@ -185,6 +205,13 @@ class QueueConfig:
 
 
 @dataclass(frozen=True)
+class LibraryConfig:
+    # A rebuildable SQLite cache of the sidecars (they stay the truth): rescans, albums,
+    # search and the web UI read it instead of every JSON file.
+    index: Path = Path("state/library.sqlite")
+
+
+@dataclass(frozen=True)
 class Config:
     inbox: InboxConfig = field(default_factory=InboxConfig)
     watch: WatchConfig = field(default_factory=WatchConfig)
@@ -198,6 +225,7 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     custom: CustomConfig = field(default_factory=CustomConfig)
     queue: QueueConfig = field(default_factory=QueueConfig)
+    library: LibraryConfig = field(default_factory=LibraryConfig)
     albums: Mapping[str, Any] | None = None  # None: the built-in default albums
     source: Path | None = None  # the file this was loaded from, if any
 
@@ -382,6 +410,10 @@ def _check_ranges(cfg: Config) -> None:
             need(not inside, "album_folders.dir", f"must not be inside the inbox {inbox}")
     _check_web(cfg.web, cfg.inbox.paths)
     _check_queue(cfg.queue)
+    index = cfg.library.index.resolve()
+    for inbox in cfg.inbox.paths:
+        inside = inbox.resolve() in index.parents
+        need(not inside, "library.index", f"must not be inside the inbox {inbox}")
 
 
 def is_loopback(host: str) -> bool:

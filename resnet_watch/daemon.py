@@ -17,6 +17,7 @@ import gc
 import os
 import platform
 import signal
+import sqlite3
 import sys
 import threading
 import time
@@ -26,10 +27,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from resnet_watch import __version__
+from resnet_watch.catalog import Catalog
 from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.custom import CustomTagger
 from resnet_watch.errors import ConfigError, WeightsError
 from resnet_watch.imaging import ImageLimits
+from resnet_watch.index import FileIndex, open_index
 from resnet_watch.liveness import Liveness
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
@@ -199,6 +202,7 @@ class Daemon:
         self._store: SidecarStore | None = None
         self._reloads = 0
         self.model_info: ModelInfo | None = None
+        self.index: FileIndex | None = None
         self._started_wall = time.time()
         self._started_mono = time.monotonic()
         self._ready = False
@@ -253,6 +257,7 @@ class Daemon:
             fixture=info.fixture,
         )
         self._load_head(cfg)
+        index, catalog = self._open_library(info)
         store = SidecarStore(
             _store_settings(cfg),
             info,
@@ -260,6 +265,7 @@ class Daemon:
             enrich=self._enrich,
             write_extras=self._write_extras,
             customize=self.custom.fields if self.custom is not None else None,
+            index=index,
         )
         self._store = store
         for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
@@ -278,6 +284,7 @@ class Daemon:
             self._submit_from_watcher,
             get_logger("resnet_watch.watcher"),
             heartbeat=self.liveness.beater("watcher"),
+            library=catalog,
         )
         self.watcher.start()
         if cfg.web.serving and not self._start_web():
@@ -387,6 +394,36 @@ class Daemon:
         finally:
             self._shutdown()
         return 0
+
+    def _open_library(self, info: ModelInfo) -> tuple[FileIndex, Catalog]:
+        """The sidecar index (rebuilt from the sidecars when missing or damaged)."""
+        cfg = self.cfg
+        started = time.monotonic()
+        roots, suffix = cfg.inbox.paths, cfg.sidecar.suffix
+        try:
+            index, rebuilt = open_index(cfg.library.index, roots, suffix)
+        except (OSError, sqlite3.Error) as exc:
+            # still correct without it (sidecars are the truth), only slower to start
+            self.log.warning(
+                "index_unavailable", path=str(cfg.library.index), error=str(exc), using="memory"
+            )
+            index, rebuilt = open_index(None, roots, suffix)
+        self.index = index
+        self.log.info(
+            "index_opened",
+            path=str(index.path),
+            files=index.count(),
+            rebuilt=rebuilt,
+            ms=round((time.monotonic() - started) * 1000),
+        )
+        catalog = Catalog(
+            index,
+            cfg,
+            info.weights_sha256,
+            get_logger("resnet_watch.images"),
+            write_extras=self._write_extras,
+        )
+        return index, catalog
 
     # --- status for the web UI and ops endpoints --------------------------------------
 
@@ -583,7 +620,7 @@ class Daemon:
         self.log.info("config_reloaded", applied=applied, needs_restart=needs_restart)
         self._load_head(self.cfg)
         if self.watcher is not None:
-            self.watcher.rescan()
+            self.watcher.request_rescan()
         self._record_reload(ok=True, applied=applied, needs_restart=needs_restart)
         self.notifier.ready(self._status_line())
 
@@ -624,6 +661,8 @@ class Daemon:
         if watcher is not None:
             watcher.stop()
         clean = pipeline.stop(self.cfg.pipeline.stop_timeout_seconds) if pipeline else True
+        if self.index is not None:
+            self.index.close()
         self.log.info(
             "daemon_stopped",
             clean=clean,

@@ -1,7 +1,7 @@
 """The tagged library as the sidecars describe it: walk them, count albums, reindex.
 
-Everything here reads the JSON sidecars only; nothing loads the model, so
-``albums``, ``tags`` and ``reindex`` are instant even on a big library.
+Everything here reads the JSON sidecars (or the daemon's index of them) only;
+nothing loads the model, so ``albums``, ``tags`` and ``reindex`` need no model.
 """
 
 from __future__ import annotations
@@ -44,8 +44,16 @@ def image_for_sidecar(sidecar: Path, record: dict[str, Any], suffix: str) -> Pat
     return image
 
 
-def album_counts(roots: Sequence[Path], suffix: str) -> Counter[str]:
-    """How many classified images each album holds."""
+def album_counts(
+    roots: Sequence[Path], suffix: str, index_path: Path | None = None
+) -> Counter[str]:
+    """How many classified images each album holds (from the index when there is one)."""
+    from resnet_watch.index import open_existing
+
+    index = open_existing(index_path) if index_path is not None else None
+    if index is not None:
+        with index:
+            return index.album_counts()
     counts: Counter[str] = Counter()
     for path in iter_sidecars(roots, suffix):
         record = read_sidecar(path)
@@ -66,9 +74,17 @@ def reindex(
     suffix: str,
     extras: Extras,
     customize: Callable[[Path, Mapping[str, Any]], Mapping[str, Any]] | None = None,
+    index_path: Path | None = None,
 ) -> tuple[int, list[str]]:
     """Recompute tags, albums, XMP and album links from stored labels (and custom classes
-    from stored embeddings, via ``customize``); (updated, errors)."""
+    from stored embeddings, via ``customize``); (updated, errors).
+
+    The daemon's index (when there is one) is updated too, so its next rescan does not take
+    every rewritten sidecar for a change.
+    """
+    from resnet_watch.index import open_existing
+
+    index = open_existing(index_path) if index_path is not None else None
     updated, errors = 0, []
     for path in iter_sidecars(roots, suffix):
         record = read_sidecar(path)
@@ -88,9 +104,13 @@ def reindex(
                 errors.append(f"{path}: {exc}")
                 continue
             updated += 1
+            if index is not None:
+                index.record(image, record, path)
         try:
             extras.write_files(image, record)
         except Exception as exc:
             errors.append(f"{image}: {exc}")
     extras.prune()
+    if index is not None:
+        index.close()
     return updated, errors

@@ -62,6 +62,7 @@ class Classified:
     elapsed_ms: float
     # the model's pooled feature vector: custom classes and near-duplicates read it later
     features: npt.NDArray[np.float32] | None = None
+    source: str = "decoded"  # imaging's Source: decoded / preview / demosaiced
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class _Prepared:
     format: str
     array: npt.NDArray[np.float32]
     started: float
+    source: str = "decoded"
 
 
 @dataclass
@@ -119,7 +121,7 @@ class _Counters:
 
 
 _STOP = object()
-_log = structlog.get_logger("resnet_watch.pipeline")
+_log = structlog.get_logger("resnet_watch.images")
 
 SINK_RETRY_SECONDS = 60.0
 """When even recording a failure raised, the image is tried again after this long."""
@@ -271,6 +273,8 @@ class Pipeline:
             try:
                 result = self._prepare(path)
             except Exception as exc:  # a bug must cost one image, never the daemon
+                # Not the file's fault (imaging raises ImageError for that): keep the traceback.
+                _log.error("image_internal_error", path=str(path), exc_info=True)
                 result = Failed(path, None, "internal_error", f"{type(exc).__name__}: {exc}", 0.0)
             self._ready.put(result)
 
@@ -319,7 +323,16 @@ class Pipeline:
         except MemoryError:
             return failed("too_large", "out of memory while decoding", facts)
         facts = FileFacts(facts.name, decoded.size_bytes, facts.mtime_ns, decoded.sha256)
-        return _Prepared(path, facts, decoded.width, decoded.height, decoded.format, array, started)
+        return _Prepared(
+            path,
+            facts,
+            decoded.width,
+            decoded.height,
+            decoded.format,
+            array,
+            started,
+            decoded.source,
+        )
 
     # --- inference stage --------------------------------------------------------------
 
@@ -387,7 +400,15 @@ class Pipeline:
             elapsed = (done - p.started) * 1000
             self._emit(
                 Classified(
-                    p.path, p.facts, p.width, p.height, p.format, kept, elapsed, result.features
+                    p.path,
+                    p.facts,
+                    p.width,
+                    p.height,
+                    p.format,
+                    kept,
+                    elapsed,
+                    features=result.features,
+                    source=p.source,
                 )
             )
         prepared.clear()

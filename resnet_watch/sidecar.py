@@ -130,13 +130,15 @@ def result_record(
     model: ModelInfo,
     elapsed_ms: float,
     extra: Mapping[str, Any] | None = None,
+    source: str | None = None,
 ) -> dict[str, Any]:
-    """The sidecar for a classified image."""
+    """The sidecar for a classified image; ``source``: which pixels were classified."""
     record: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION,
         "status": "ok",
         "file": _file_fields(facts),
-        "image": {"width": width, "height": height, "format": fmt},
+        "image": {"width": width, "height": height, "format": fmt}
+        | ({"source": source} if source is not None else {}),
         "labels": [
             {
                 "rank": lab.rank,

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resnet_watch import pairs
 from resnet_watch.embedding import encode
 from resnet_watch.errors import SidecarError
+from resnet_watch.index import FileIndex
 from resnet_watch.models.spec import Label, ModelInfo
 from resnet_watch.pipeline import Classified, Failed, Outcome, Skipped
 from resnet_watch.policy import Decision, decide, plan_retry
@@ -30,7 +33,19 @@ from resnet_watch.sidecar import (
     write_sidecar,
 )
 
-__all__ = ["Customize", "Enricher", "SidecarStore", "StoreSettings"]
+__all__ = [
+    "PAIR_RECHECK_SECONDS",
+    "PAIR_WAIT_SECONDS",
+    "Customize",
+    "Enricher",
+    "SidecarStore",
+    "StoreSettings",
+]
+
+# A RAW whose JPEG partner has no sidecar yet waits for it, rechecking this often, unless
+# the JPEG is older than PAIR_WAIT_SECONDS (then it is not coming: the RAW goes alone).
+PAIR_RECHECK_SECONDS = 2.0
+PAIR_WAIT_SECONDS = 600.0
 
 # Adds fields (tags, albums) to a result record before it is written.
 Enricher = Callable[[list[Label]], Mapping[str, Any]]
@@ -63,8 +78,10 @@ class SidecarStore:
         enrich: Enricher | None = None,
         write_extras: WriteExtras | None = None,
         customize: Customize | None = None,
+        index: FileIndex | None = None,
     ) -> None:
         self._settings = settings
+        self._index = index
         self._model = model
         self._log = log
         self._enrich = enrich
@@ -90,7 +107,7 @@ class SidecarStore:
 
     def gate(self, path: Path, facts: FileFacts) -> Decision:
         record = read_sidecar(self.sidecar_for(path))
-        return decide(
+        decision = decide(
             record,
             facts,
             self._model,
@@ -98,6 +115,34 @@ class SidecarStore:
             reclassify_on_model_change=self._settings.reclassify_on_model_change,
             required_fields=self._required,
         )
+        if decision.action != "process":
+            return decision
+        jpeg = pairs.partner_jpeg(path)
+        return decision if jpeg is None else self._pair_decision(jpeg, decision)
+
+    def _pair_decision(self, jpeg: Path, own: Decision) -> Decision:
+        """A RAW with a JPEG partner takes the JPEG's labels instead of being classified."""
+        try:
+            st = os.lstat(jpeg)
+        except OSError:
+            return own
+        partner = read_sidecar(self.sidecar_for(jpeg))
+        if partner is None:
+            if time.time() - st.st_mtime < PAIR_WAIT_SECONDS:
+                return Decision("wait", "pair_pending", PAIR_RECHECK_SECONDS)
+            return own  # the JPEG is not coming (ignored, unreadable): classify the RAW
+        current = decide(
+            partner,
+            FileFacts.from_stat(jpeg, st),
+            self._model,
+            retries=self._settings.retries,
+            reclassify_on_model_change=self._settings.reclassify_on_model_change,
+        )
+        if partner.get("status") == "ok" and current.action == "skip":
+            return Decision("skip", "paired")
+        if partner.get("status") == "failed" or current.action == "skip":
+            return own  # the JPEG failed for good: the RAW's preview stands in
+        return Decision("wait", "pair_pending", PAIR_RECHECK_SECONDS)
 
     def sink(self, outcome: Outcome) -> float | None:
         if isinstance(outcome, Classified):
@@ -112,6 +157,9 @@ class SidecarStore:
         extra = self._enriched(out)
         if out.features is not None and self._settings.keep_embeddings:
             extra["embedding"] = encode(out.features, self._model)
+        pair = pairs.pair_of(out.path)
+        if pair is not None:
+            extra["pair"] = pairs.pair_field(*pair, classified=out.path)
         record = result_record(
             out.facts,
             width=out.width,
@@ -121,6 +169,7 @@ class SidecarStore:
             model=self._model,
             elapsed_ms=out.elapsed_ms,
             extra=extra,
+            source=out.source,
         )
         if self._customize is not None:
             try:
@@ -143,6 +192,7 @@ class SidecarStore:
         target = self.sidecar_for(out.path)
         if not self._write(out.path, target, record):
             return self._write_retry(out.path)
+        self._index_record(out.path, record, target)
         top = out.labels[0]
         self._log.info(
             "image_classified",
@@ -208,12 +258,42 @@ class SidecarStore:
         )
         if not self._write(out.path, target, record):
             return self._write_retry(out.path)
+        self._index_record(out.path, record, target)
         return plan.retry_in
 
     def _record_skip(self, out: Skipped) -> float | None:
         if out.reason == "same_content" and out.facts is not None:
             self._refresh_facts(out.path, out.facts)
+        elif out.reason == "paired" and out.facts is not None:
+            return self._record_paired(out.path, out.facts)
+        elif out.reason == "vanished" and self._index is not None:
+            self._index.forget(out.path)
+        elif self._index is not None:  # up to date / given up: index it so rescans skip it
+            target = self.sidecar_for(out.path)
+            record = read_sidecar(target)
+            if record is not None:
+                self._index_record(out.path, record, target)
         self._log.debug("image_skipped", path=str(out.path), reason=out.reason)
+        return None
+
+    def _record_paired(self, raw: Path, facts: FileFacts) -> float | None:
+        """The RAW's sidecar and XMP from its JPEG partner's result: one photo, one inference."""
+        jpeg = pairs.partner_jpeg(raw)
+        partner = read_sidecar(self.sidecar_for(jpeg)) if jpeg is not None else None
+        if jpeg is None or partner is None or partner.get("status") != "ok":
+            return PAIR_RECHECK_SECONDS  # the partner changed under us: decide again
+        fields = {"name": facts.name, "size": facts.size, "mtime_ns": facts.mtime_ns}
+        record = pairs.record_from_partner(
+            partner, raw, {**fields, "sha256": facts.sha256}, raw.suffix.lstrip(".").upper()
+        )
+        if self._write_extras is not None:
+            try:
+                self._write_extras(raw, record)
+            except Exception as exc:
+                self._log.warning("sidecar_extras_failed", path=str(raw), error=str(exc))
+        if not self._write(raw, self.sidecar_for(raw), record):
+            return self._write_retry(raw)
+        self._log.info("image_paired", path=str(raw), partner=str(jpeg), model=self._model.name)
         return None
 
     def _refresh_facts(self, path: Path, facts: FileFacts) -> None:
@@ -223,7 +303,17 @@ class SidecarStore:
         if record is None:
             return
         record["file"] = {**record["file"], "size": facts.size, "mtime_ns": facts.mtime_ns}
-        self._write(path, target, record)
+        if self._write(path, target, record):
+            self._index_record(path, record, target)
+
+    def _index_record(self, image: Path, record: Mapping[str, Any], target: Path) -> None:
+        """Keep the index in step; it is a cache, so a failure only costs a re-read later."""
+        if self._index is None:
+            return
+        try:
+            self._index.record(image, record, target)
+        except Exception as exc:
+            self._log.warning("index_update_failed", path=str(image), error=str(exc))
 
     # --- writing ----------------------------------------------------------------------
 

@@ -9,9 +9,11 @@ network filesystems deliver no inotify events at all. So the design is:
   have had no event for ``settle_seconds`` and whose ``lstat`` did not change meanwhile, runs
   the periodic full rescan (which recovers lost events) and a health check that restarts a
   dead or stuck observer;
-* a bounded map of what was already emitted (path -> size, mtime, inode) keeps duplicate
-  events and rescans from re-emitting an unchanged file; a changed file is emitted again and
-  the pipeline decides by content hash whether to classify it again.
+* the daemon's library (the sidecar index, see ``known.Library``) says which files are done,
+  so a rescan of a big library costs stats and skips every unchanged file; a small map of
+  recently emitted files only keeps duplicate events from re-emitting a file in the queue;
+* a rename or move inside the inbox is reported to the library, which carries the sidecars
+  along (no model run); a deletion or a move out is reported as gone.
 
 Readiness rule: every event or stat change restarts the file's timer. A writer that pauses for
 longer than ``settle_seconds`` therefore gets the partial file emitted, and the file is emitted
@@ -21,22 +23,21 @@ your slowest writer (scanners, SMB copies).
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
 import queue
-import stat
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, NamedTuple, Protocol
+from typing import Literal
 
 import structlog
 from watchdog.events import (
     DirCreatedEvent,
+    DirDeletedEvent,
     DirMovedEvent,
     FileClosedEvent,
     FileCreatedEvent,
@@ -49,7 +50,18 @@ from watchdog.events import (
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from resnet_watch.known import Library
+from resnet_watch.observers import FIX_BY_ERRNO as _FIX_BY_ERRNO
+from resnet_watch.observers import NETWORK_FS_TYPES, ObserverKind
+from resnet_watch.observers import NOT_AN_INOTIFY_PROBLEM as _NOT_AN_INOTIFY_PROBLEM
+from resnet_watch.observers import errno_name as _errno_name
+from resnet_watch.observers import fs_type as _fs_type
+from resnet_watch.observers import native_observer_class as _native_observer_class
+from resnet_watch.observers import shutdown as _shutdown
 from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
+from resnet_watch.relocations import Relocations
+from resnet_watch.scan import Findings, Scanner
+from resnet_watch.settle import FileSignature, StabilityTracker
 
 __all__ = [
     "DEFAULT_IGNORE",
@@ -60,37 +72,10 @@ __all__ = [
     "Watcher",
 ]
 
-EMITTED_MEMORY = 100_000
-"""How many (path -> signature) entries of already-emitted files are remembered (LRU)."""
+EMITTED_MEMORY = 10_000
+"""Recently emitted files remembered (LRU) so duplicate events do not re-queue them.
 
-NETWORK_FS_TYPES = frozenset(
-    {
-        "nfs",
-        "nfs4",
-        "cifs",
-        "smb3",
-        "smbfs",
-        "9p",
-        "afs",
-        "ceph",
-        "glusterfs",
-        "davfs",
-        "fuse.sshfs",
-        "fuse.rclone",
-        "fuse.s3fs",
-    }
-)
-"""Filesystems where inotify misses changes made by other machines: polled in ``auto`` mode."""
-
-_FIX_BY_ERRNO = {
-    errno.ENOSPC: "sudo sysctl fs.inotify.max_user_watches=524288",
-    errno.EMFILE: "sudo sysctl fs.inotify.max_user_instances=1024",
-}
-
-_NOT_AN_INOTIFY_PROBLEM = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EACCES})
-"""Errors about the root itself: polling would not help, so they are raised, not hidden."""
-
-ObserverKind = Literal["inotify", "polling"]
+The long-term memory of what is done is the library (the sidecar index), not this map."""
 
 
 @dataclass(frozen=True)
@@ -114,115 +99,6 @@ class WatchSettings:
         )
 
 
-class StatLike(Protocol):
-    """The fields of ``os.stat_result`` the tracker reads (lets tests pass fakes)."""
-
-    @property
-    def st_mode(self) -> int: ...
-    @property
-    def st_ino(self) -> int: ...
-    @property
-    def st_size(self) -> int: ...
-    @property
-    def st_mtime_ns(self) -> int: ...
-
-
-class FileSignature(NamedTuple):
-    """What identifies one version of a file without reading it."""
-
-    size: int
-    mtime_ns: int
-    inode: int
-
-    @classmethod
-    def of(cls, st: StatLike) -> FileSignature:
-        return cls(st.st_size, st.st_mtime_ns, st.st_ino)
-
-
-def _lstat(path: Path) -> StatLike:
-    return os.lstat(path)
-
-
-def _emittable(st: StatLike) -> bool:
-    """Regular files and symlinks (recorded by the pipeline as not followed); never FIFOs etc."""
-    return stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)
-
-
-class _Pending:
-    __slots__ = ("last_change", "signature")
-
-    def __init__(self, last_change: float, signature: FileSignature | None) -> None:
-        self.last_change = last_change
-        self.signature = signature
-
-
-class StabilityTracker:
-    """Decides when a file has stopped changing. Not thread-safe; pure given clock and stat.
-
-    A path is ready when it had no event for ``settle_seconds`` and its ``lstat`` signature is
-    the one recorded at its last event (or last check). A changed signature restarts the timer,
-    a vanished path or one that is neither a regular file nor a symlink is dropped.
-    """
-
-    def __init__(
-        self,
-        settle_seconds: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        stat_fn: Callable[[Path], StatLike] = _lstat,
-    ) -> None:
-        self._settle = settle_seconds
-        self._clock = clock
-        self._stat = stat_fn
-        self._pending: dict[Path, _Pending] = {}
-
-    def touch(self, path: Path) -> None:
-        """An event was seen for ``path``: (re)start its timer and record its current stat."""
-        self._pending[path] = _Pending(self._clock(), self._signature(path))
-
-    def forget(self, path: Path) -> None:
-        """Stop tracking ``path`` (it was deleted or moved away)."""
-        self._pending.pop(path, None)
-
-    def ready(self) -> list[Path]:
-        """Paths that are settled now; they are no longer tracked afterwards."""
-        return [path for path, _ in self.ready_with_signature()]
-
-    def ready_with_signature(self) -> list[tuple[Path, FileSignature]]:
-        """Like :meth:`ready`, with the signature that was verified as stable."""
-        now = self._clock()
-        settled: list[tuple[Path, FileSignature]] = []
-        for path, entry in list(self._pending.items()):
-            if now - entry.last_change < self._settle:
-                continue
-            try:
-                st = self._stat(path)
-            except OSError:
-                del self._pending[path]
-                continue
-            if not _emittable(st):
-                del self._pending[path]
-                continue
-            signature = FileSignature.of(st)
-            if signature != entry.signature:
-                entry.signature = signature
-                entry.last_change = now
-                continue
-            del self._pending[path]
-            settled.append((path, signature))
-        return settled
-
-    def pending(self) -> int:
-        """How many paths are waiting to settle."""
-        return len(self._pending)
-
-    def _signature(self, path: Path) -> FileSignature | None:
-        try:
-            return FileSignature.of(self._stat(path))
-        except OSError:
-            return None
-
-
 _EVENT_FILTER = (
     FileCreatedEvent,
     FileModifiedEvent,
@@ -231,18 +107,23 @@ _EVENT_FILTER = (
     FileDeletedEvent,
     DirCreatedEvent,
     DirMovedEvent,
+    DirDeletedEvent,
 )
 """Only these reach the handler: no open/close-nowrite/attrib noise when the pipeline reads."""
 
 _TOUCH = "touch"
 _GONE = "gone"
+_MOVED = "moved"
+_GONE_DIR = "gone_dir"
 _SCAN_DIR = "scan_dir"
+
+_Event = tuple[str, str, str]  # (kind, path, destination of a move or "")
 
 
 class _QueueingHandler(FileSystemEventHandler):
     """Runs on watchdog's observer thread: records the event and returns, nothing else."""
 
-    def __init__(self, sink: queue.SimpleQueue[tuple[str, str]]) -> None:
+    def __init__(self, sink: queue.SimpleQueue[_Event]) -> None:
         super().__init__()
         self._sink = sink
         self.dispatched = 0
@@ -250,17 +131,20 @@ class _QueueingHandler(FileSystemEventHandler):
     def dispatch(self, event: FileSystemEvent) -> None:
         self.dispatched += 1
         put = self._sink.put
+        src = os.fsdecode(event.src_path)
         if isinstance(event, FileMovedEvent):
-            put((_GONE, os.fsdecode(event.src_path)))
-            put((_TOUCH, os.fsdecode(event.dest_path)))
+            put((_MOVED, src, os.fsdecode(event.dest_path)))
         elif isinstance(event, FileClosedEvent | FileModifiedEvent | FileCreatedEvent):
-            put((_TOUCH, os.fsdecode(event.src_path)))
+            put((_TOUCH, src, ""))
         elif isinstance(event, FileDeletedEvent):
-            put((_GONE, os.fsdecode(event.src_path)))
+            put((_GONE, src, ""))
         elif isinstance(event, DirMovedEvent):
-            put((_SCAN_DIR, os.fsdecode(event.dest_path)))
+            # watchdog follows it with one FileMovedEvent per file inside (renames keep tags)
+            put((_SCAN_DIR, os.fsdecode(event.dest_path), ""))
         elif isinstance(event, DirCreatedEvent):
-            put((_SCAN_DIR, os.fsdecode(event.src_path)))
+            put((_SCAN_DIR, src, ""))
+        elif isinstance(event, DirDeletedEvent):
+            put((_GONE_DIR, src, ""))
 
 
 class Watcher:
@@ -284,6 +168,7 @@ class Watcher:
         *,
         clock: Callable[[], float] = time.monotonic,
         heartbeat: Callable[[], None] | None = None,
+        library: Library | None = None,
     ) -> None:
         """``heartbeat`` is called from every pass of the settle loop while an observer
         runs: a wedged loop (hung mount) or a dead observer stops the beats."""
@@ -298,11 +183,27 @@ class Watcher:
         self._roots = tuple(
             sorted((Path(os.path.realpath(r)) for r in settings.roots), key=lambda p: -len(p.parts))
         )
-        self._events: queue.SimpleQueue[tuple[str, str]] = queue.SimpleQueue()
+        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
         self._handler = _QueueingHandler(self._events)
         self._state_lock = threading.Lock()
         self._tracker = StabilityTracker(settings.settle_seconds, clock=clock)
         self._emitted: OrderedDict[Path, FileSignature] = OrderedDict()
+        self._library = library
+        self._scanner = Scanner(self._filter, settings.recursive, library, self._scan_failed)
+        # a deletion waits longer than a file takes to settle, so a rename's new name is
+        # always seen while the old one is still indexed
+        self._relocations = (
+            Relocations(
+                library,
+                self._scanner,
+                max(2.0, 2 * settings.settle_seconds + 1.0),
+                clock,
+                self._mark_done,
+            )
+            if library is not None
+            else None
+        )
+        self._sidecar_suffix = settings.sidecar_suffixes[0] if settings.sidecar_suffixes else ""
         self._observer_lock = threading.RLock()
         self._observer: BaseObserver | None = None
         self._kind: ObserverKind = "inotify"
@@ -313,6 +214,7 @@ class Watcher:
         self._tick = min(0.25, max(0.1, settings.settle_seconds / 4))
         self._last_scan = clock()
         self._rescan_requested = threading.Event()  # set on inotify queue overflow
+        self._rescan_asked = threading.Event()  # SIGHUP: rescan on the settle thread
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -328,9 +230,14 @@ class Watcher:
         with self._observer_lock:
             self._start_observer()
         started = self._clock()
-        files, _ = self._scan_all()
+        found, moved, removed = self._scan_all()
         self._log.info(
-            "backlog_scanned", files=files, ms=round((self._clock() - started) * 1000, 1)
+            "backlog_scanned",
+            files=found.seen,
+            new=found.touched - moved,
+            moved=moved,
+            removed=removed,
+            ms=round((self._clock() - started) * 1000, 1),
         )
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="resnet-watch-settle", daemon=True)
@@ -354,62 +261,69 @@ class Watcher:
 
     # ---------------------------------------------------------------- scanning
 
+    def request_rescan(self) -> None:
+        """Rescan soon on the settle thread (SIGHUP): one thread owns the scan state."""
+        self._rescan_asked.set()
+
     def rescan(self) -> int:
         """Scan every root in full (recovers lost events); returns the candidate files seen."""
         started = self._clock()
-        files, new = self._scan_all()
+        found, moved, removed = self._scan_all()
         self._log.info(
             "rescan_completed",
-            files=files,
-            new=new,
+            files=found.seen,
+            new=found.touched - moved,
+            moved=moved,
+            removed=removed,
             ms=round((self._clock() - started) * 1000, 1),
         )
-        return files
+        return found.seen
 
-    def _scan_all(self) -> tuple[int, int]:
-        """Scan all roots; returns (candidates seen, candidates not already emitted as they are)."""
+    def _scan_all(self) -> tuple[Findings, int, int]:
+        """Scan all roots, then settle renames and deletions; (findings, moved, removed)."""
         self._last_scan = self._clock()
-        files = new = 0
+        if self._relocations is not None:
+            self._relocations.clear()  # still indexed: the full scan decides about them now
+        found = Findings()
         for root in self._roots:
-            seen, touched = self._scan_tree(root, root)
-            files += seen
-            new += touched
-        return files, new
+            self._scanner.walk(root, root, self._touch, self._already_emitted, found)
+        self._scanner.known_but_unvisited(found, self._root_for)
+        seen, touched = found.seen, found.touched
+        moved, removed = self._scanner.reconcile(found, self._touch, self._mark_done)
+        found.seen, found.touched = seen, touched
+        return found, moved, removed
 
-    def _scan_tree(self, top: Path, root: Path) -> tuple[int, int]:
-        """Walk ``top`` iteratively, not following symlinked dirs; feeds the tracker."""
-        seen = touched = 0
-        stack = [top]
-        while stack:
-            directory = stack.pop()
-            try:
-                with os.scandir(directory) as it:
-                    entries = list(it)
-            except OSError as exc:
-                self._log.warning("scan_dir_failed", path=str(directory), error=str(exc))
-                continue
-            for entry in entries:
-                path = Path(entry.path)
-                try:
-                    if entry.is_dir(follow_symlinks=False):
-                        if self.settings.recursive and not self._filter.is_ignored_dir(path, root):
-                            stack.append(path)
-                        continue
-                    if not (entry.is_file(follow_symlinks=False) or entry.is_symlink()):
-                        continue
-                    if not self._filter.is_candidate(path, root):
-                        continue
-                    signature = FileSignature.of(entry.stat(follow_symlinks=False))
-                except OSError:
-                    continue
-                seen += 1
-                with self._state_lock:
-                    if self._emitted.get(path) == signature:
-                        self._emitted.move_to_end(path)
-                        continue
-                    self._tracker.touch(path)
-                    touched += 1
-        return seen, touched
+    def _scan_failed(self, directory: Path, exc: OSError) -> None:
+        self._log.warning("scan_dir_failed", path=str(directory), error=str(exc))
+
+    def _touch(self, path: Path) -> None:
+        """(Re)start ``path``'s settle timer; a known-changed file is emitted again."""
+        with self._state_lock:
+            self._emitted.pop(path, None)
+            self._tracker.touch(path)
+
+    def _already_emitted(self, path: Path, signature: FileSignature) -> bool:
+        with self._state_lock:
+            if self._emitted.get(path) == signature:
+                self._emitted.move_to_end(path)
+                return True
+            return False
+
+    def _mark_done(self, path: Path) -> None:
+        """``path`` needs no pipeline run (its tags moved with it): do not emit this version."""
+        try:
+            signature = FileSignature.of(os.lstat(path))
+        except OSError:
+            return
+        with self._state_lock:
+            self._tracker.forget(path)
+            self._remember(path, signature)
+
+    def _remember(self, path: Path, signature: FileSignature) -> None:
+        self._emitted[path] = signature
+        self._emitted.move_to_end(path)
+        while len(self._emitted) > EMITTED_MEMORY:
+            self._emitted.popitem(last=False)
 
     def _root_for(self, path: Path) -> Path | None:
         for root in self._roots:
@@ -435,13 +349,17 @@ class Watcher:
                     self._heartbeat()
                 self._drain_events()
                 self._emit_ready()
+                self._expire_gone()
                 now = self._clock()
                 interval = self.settings.rescan_interval
                 if self._rescan_requested.is_set():
                     self._rescan_requested.clear()
                     self._log.warning("events_lost", reason="inotify_queue_overflow")
                     self.rescan()
-                elif interval > 0 and now - self._last_scan >= interval:
+                elif self._rescan_asked.is_set() or (
+                    interval > 0 and now - self._last_scan >= interval
+                ):
+                    self._rescan_asked.clear()
                     self.rescan()
                 if now >= next_health:
                     next_health = now + self.health_interval
@@ -451,30 +369,78 @@ class Watcher:
                 self._log.exception("settle_loop_failed")
 
     def _drain_events(self) -> None:
+        batch: list[_Event] = []
+        while True:
+            try:
+                batch.append(self._events.get_nowait())
+            except queue.Empty:
+                break
         scan_dirs: list[Path] = []
-        with self._state_lock:
-            while True:
-                try:
-                    kind, raw = self._events.get_nowait()
-                except queue.Empty:
-                    break
-                path = Path(raw)
-                if kind == _SCAN_DIR:
-                    if self.settings.recursive:
-                        scan_dirs.append(path)
-                elif kind == _GONE:
-                    self._tracker.forget(path)
-                    self._emitted.pop(path, None)
-                elif self._is_candidate(path):
+        for kind, raw, raw_dest in batch:
+            path = Path(raw)
+            if kind == _SCAN_DIR:
+                if self.settings.recursive:
+                    scan_dirs.append(path)
+            elif kind == _MOVED:
+                self._on_moved(path, Path(raw_dest))
+            elif kind == _GONE:
+                self._on_gone(path)
+            elif kind == _GONE_DIR:
+                if self._library is not None and self._root_for(path) is not None:
+                    self._library.gone_folder(path)
+            elif self._is_candidate(path):
+                with self._state_lock:
                     self._tracker.touch(path)
         for directory in scan_dirs:
             root = self._root_for(directory)
             if root is not None and not self._filter.is_ignored_dir(directory, root):
-                self._scan_tree(directory, root)
+                self._scanner.walk(directory, root, self._touch, self._already_emitted)
+
+    def _expire_gone(self) -> None:
+        if self._relocations is not None:
+            self._relocations.expire()
+
+    def _on_moved(self, src: Path, dest: Path) -> None:
+        """A rename: tags follow inside the inbox; a move out counts as a deletion."""
+        with self._state_lock:
+            self._tracker.forget(src)
+            self._emitted.pop(src, None)
+        was_photo = self._is_candidate(src)
+        if not self._is_candidate(dest):
+            if was_photo:
+                self._on_gone(src)
+            elif self._image_of_sidecar(src) is not None:
+                self._on_gone(src)  # our sidecar moved away: its photo needs a new one
+            return
+        if was_photo and self._relocations is not None and self._relocations.renamed(src, dest):
+            return
+        with self._state_lock:
+            self._tracker.touch(dest)
+
+    def _on_gone(self, path: Path) -> None:
+        with self._state_lock:
+            self._tracker.forget(path)
+            self._emitted.pop(path, None)
+        if self._is_candidate(path):
+            if self._relocations is not None:
+                self._relocations.deleted(path)
+            return
+        image = self._image_of_sidecar(path)
+        if image is not None and os.path.lexists(image):
+            self._touch(image)  # sidecar deleted (retry, clean-up): classify it again now
+
+    def _image_of_sidecar(self, path: Path) -> Path | None:
+        suffix = self._sidecar_suffix
+        if not suffix or not path.name.endswith(suffix) or len(path.name) == len(suffix):
+            return None
+        image = path.with_name(path.name[: -len(suffix)])
+        return image if self._is_candidate(image) else None
 
     def _emit_ready(self) -> None:
         with self._state_lock:
             settled = self._tracker.ready_with_signature()
+        if settled and self._relocations is not None:
+            settled = self._relocations.take_over(settled)
         for path, signature in settled:
             if self._stop.is_set():
                 return
@@ -482,17 +448,19 @@ class Watcher:
                 if self._emitted.get(path) == signature:
                     self._emitted.move_to_end(path)
                     continue
-                self._emitted[path] = signature
-                self._emitted.move_to_end(path)
-                while len(self._emitted) > EMITTED_MEMORY:
-                    self._emitted.popitem(last=False)
+                self._remember(path, signature)
             try:
-                self._on_ready(path)
+                accepted = self._on_ready(path)
             except Exception:
                 # Not marked as emitted, so its next event or the next rescan retries it.
                 with self._state_lock:
                     self._emitted.pop(path, None)
                 self._log.exception("on_ready_failed", path=str(path))
+            else:
+                if accepted is False and not self._stop.is_set():
+                    # Refused: an older version is still in flight (the file changed while
+                    # it was decoded). Settle it again so this version is not lost.
+                    self._touch(path)
             # on_ready may have blocked for a while: keep the event queue short.
             self._drain_events()
 
@@ -598,71 +566,3 @@ class Watcher:
         observer, self._observer = self._observer, None
         if observer is not None and not _shutdown(observer, timeout):
             self._log.warning("observer_abandoned", reason="did_not_stop", timeout=timeout)
-
-
-def _shutdown(observer: BaseObserver, timeout: float) -> bool:
-    """Stop and join ``observer``; False if it did not finish within ``timeout``.
-
-    ``BaseObserver.stop()`` takes the lock a stuck handler holds, so it runs on a helper
-    thread: a stuck observer is abandoned (its threads are daemons) instead of hanging us.
-    """
-    deadline = time.monotonic() + timeout
-
-    def _stop() -> None:
-        with contextlib.suppress(Exception):  # a broken observer must not prevent a restart
-            observer.stop()
-
-    stopper = threading.Thread(target=_stop, name="resnet-watch-observer-stop", daemon=True)
-    stopper.start()
-    stopper.join(timeout)
-    if observer.is_alive():
-        observer.join(max(0.0, deadline - time.monotonic()))
-    return not (stopper.is_alive() or observer.is_alive())
-
-
-def _native_observer_class(
-    on_overflow: Callable[[], None], log: structlog.typing.FilteringBoundLogger
-) -> Callable[..., BaseObserver]:
-    """The platform's observer; on Linux one that reports inotify overflow (overflow.py)."""
-    from watchdog.observers import Observer
-
-    from resnet_watch import overflow
-
-    if getattr(Observer, "__name__", "") != "InotifyObserver":
-        return Observer
-    if not overflow.supported():
-        log.warning("overflow_detection_unavailable", fallback="periodic_rescan")
-        return Observer
-    return lambda: overflow.overflow_reporting_observer(on_overflow)
-
-
-def _errno_name(exc: OSError) -> str:
-    return errno.errorcode.get(exc.errno or 0, "OSError")
-
-
-def _fs_type(path: Path, mounts: Iterable[str] | None = None) -> str:
-    """The filesystem type of the mount holding ``path`` (Linux ``/proc/self/mounts``)."""
-    if mounts is None:
-        try:
-            with open("/proc/self/mounts", encoding="utf-8", errors="replace") as fh:
-                mounts = fh.read().splitlines()
-        except OSError:
-            return ""
-    best, best_type = "", ""
-    target = str(path)
-    for line in mounts:
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        mount_point = _unescape_mount(fields[1])
-        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) >= len(best):
-            best, best_type = mount_point, fields[2]
-    return best_type
-
-
-def _unescape_mount(field: str) -> str:
-    """``/proc/mounts`` escapes space, tab, newline and backslash as octal."""
-    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\134", "\\")):
-        field = field.replace(code, char)
-    return field

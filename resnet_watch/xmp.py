@@ -41,9 +41,17 @@ from resnet_watch.xmp_merge import (
     merge,
     rdf_root,
 )
-from resnet_watch.xmp_tree import Doc, Refused, parse, serialise
+from resnet_watch.xmp_tree import Doc, Misc, Node, Refused, parse, serialise
 
-__all__ = ["DEFAULT_ROOT", "NS", "XmpKeywords", "read_keywords", "sidecar_path", "write_xmp"]
+__all__ = [
+    "DEFAULT_ROOT",
+    "NS",
+    "XmpKeywords",
+    "read_keywords",
+    "remove_keywords",
+    "sidecar_path",
+    "write_xmp",
+]
 
 DEFAULT_ROOT = "resnet-watch"
 _MAX_BYTES = 32 * 1024 * 1024
@@ -190,3 +198,55 @@ def read_keywords(image_path: Path, root: str = DEFAULT_ROOT) -> XmpKeywords:
         for prop in desc.elements(TAGS):
             paths += [i[len(root) + 1 :] for i in items(prop) if i.startswith(root + "/")]
     return XmpKeywords(tuple(dict.fromkeys(leaves)), tuple(dict.fromkeys(paths)))
+
+
+def _nothing_but_shell(doc: Doc) -> bool:
+    """True when only the empty packet we would create is left: no property, no comment."""
+    rdf = rdf_root(doc)
+    shells = (doc.root, rdf) if doc.root is not rdf else (rdf,)
+    for node in shells:
+        if any(isinstance(c, Misc) for c in node.children):
+            return False
+    if doc.root is not rdf and list(doc.root.elements()) != [rdf]:
+        return False
+    about = f"{{{NS['rdf']}}}about"
+    for child in rdf.children:
+        if isinstance(child, Misc) or (isinstance(child, Node) and child.tag != DESC):
+            return False
+        if isinstance(child, Node) and (
+            any(True for _ in child.elements())
+            or any(isinstance(c, Misc) for c in child.children)
+            or set(child.attrs) - {about}
+        ):
+            return False
+    return True
+
+
+def remove_keywords(image_path: Path, root: str = DEFAULT_ROOT) -> bool:
+    """Take our subtree out of ``image_path``'s XMP; delete the file if nothing else is left.
+
+    For a photo that was deleted or moved out of the inbox: a user's ratings, edit history
+    or own keywords stay (the file is kept and only our keywords go). Returns True when the
+    file was deleted. Raises SidecarError like :func:`write_xmp` for a file we must not touch.
+    """
+    _check_root(root)
+    path = sidecar_path(image_path)
+    try:
+        for _ in range(_RETRIES):
+            doc, st, old = _load(path)
+            if st is None:
+                return False
+            if doc is not None:
+                merge(doc, XmpKeywords(), root)
+            if doc is None or _nothing_but_shell(doc):
+                fresh = path.lstat()
+                if _same(fresh, st):
+                    path.unlink()
+                    return True
+                continue
+            new = serialise(doc, _PREFIXES)
+            if new == old or _replace(path, new, st):
+                return False
+        raise SidecarError(f"{path}: kept changing while we removed our keywords")
+    except OSError as exc:
+        raise SidecarError(f"{path}: cannot update XMP sidecar: {exc}") from exc

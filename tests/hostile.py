@@ -66,6 +66,13 @@ EXPECTED_KIND: dict[str, str | None] = {
     "name_leading_dash": None,
     "name_long": None,
     "name_long_unicode": None,
+    # RAW and HEIC (issue 18)
+    "dng_photo": None,
+    "text_named_nef": "unsupported_format",
+    "truncated_dng": "corrupt_image",
+    "looping_ifd_dng": "corrupt_image",
+    "bomb_preview_dng": "too_large",
+    "truncated_heic": "corrupt_image",
 }
 
 
@@ -168,6 +175,29 @@ def _corpus_bytes() -> dict[str, tuple[str, bytes]]:
         "name_leading_dash": ("-rf --help.jpg", small),
         "name_long": (long_name, small),
         "name_long_unicode": (long_unicode, small),
+        **_raw_heic_cases(),
+    }
+
+
+def _raw_heic_cases() -> dict[str, tuple[str, bytes]]:
+    """RAW/HEIC cases: DNGs written from a photo (tests/rawfiles.py), a small real HEIC."""
+    import pillow_heif
+
+    from tests.rawfiles import dng_bytes, jpeg_header_bomb, looping_ifd_dng
+
+    dng = dng_bytes(photo((640, 480), seed=4))
+    heif = io.BytesIO()
+    pillow_heif.from_pillow(photo((640, 480), seed=5)).save(heif, quality=80)
+    return {
+        "dng_photo": ("IMG_0001.DNG", dng),
+        "text_named_nef": ("IMG_0002.NEF", b"this is a text file, not a Nikon RAW\n"),
+        "truncated_dng": ("IMG_0003.DNG", dng[: len(dng) * 2 // 3]),
+        "looping_ifd_dng": ("IMG_0004.DNG", looping_ifd_dng(photo((64, 48), seed=6))),
+        "bomb_preview_dng": (
+            "IMG_0005.DNG",
+            dng_bytes(photo((64, 48), seed=7), preview=jpeg_header_bomb()),
+        ),
+        "truncated_heic": ("IMG_0006.HEIC", heif.getvalue()[: len(heif.getvalue()) // 2]),
     }
 
 

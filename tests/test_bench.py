@@ -144,3 +144,30 @@ def test_soak_reports_rss_at_the_mark_and_end(clean_env: Path) -> None:
     assert [t["unit"] for t in report["targets"]] == ["MB", "MB", "MB", "%"]
     assert report["runtime"] == "onnxruntime"
     assert "RSS" in bench.render_text(report)
+
+
+def test_library_bench_reclassifies_nothing_and_restores_its_library(
+    clean_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`bench --library 40`: no re-submission or re-classification, changes settle, and the
+    cached library is put back as it was for the next run."""
+    from resnet_watch.bench.cli import run_from_args
+    from resnet_watch.cli import build_parser
+    from resnet_watch.sidecar import sidecar_path
+
+    cache = clean_env / "cache"
+    args = build_parser().parse_args(["bench", "--library", "40", "--cache-dir", str(cache)])
+    args.json = True
+    assert run_from_args(args) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["mode"] == "library" and report["images"] == 40
+    assert report["reclassified"] == 0 and report["resubmitted_second_rescan"] == 0
+    assert report["second_rescan"]["new"] == 0
+    changes = report["changes"]
+    assert changes["renamed"] == 10 and changes["deleted"] == 10
+    assert changes["moved_events"] == 10 and changes["removed_events"] == 10
+    assert changes["rescan_after"]["moved"] == 0 and changes["rescan_after"]["removed"] == 0
+    images = sorted(Path(report["library_dir"]).glob("inbox/d*/img_*.png"))
+    assert len(images) == 40
+    assert all(sidecar_path(p, ".resnet-watch.json").exists() for p in images)
+    assert "renamed_" not in " ".join(p.name for p in Path(report["library_dir"]).rglob("*"))

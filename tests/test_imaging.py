@@ -221,6 +221,56 @@ def test_heif_orientation_is_applied_once(tmp_path: Path) -> None:
     assert close_to(decoded.image.getpixel((2, 2)), BLUE)
 
 
+def heic_with_thumbnail(image: Image.Image, thumbnail: int, orientation: int = 1) -> bytes:
+    """A HEIC of ``image`` with one embedded thumbnail of ``thumbnail`` px on its long side."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    heif_bytes(Image.new("RGB", (8, 8)))  # skips without an encoder
+    exif = Image.Exif()
+    exif[ORIENTATION] = orientation
+    buf = io.BytesIO()
+    pillow_heif.from_pillow(image).save(
+        buf,
+        quality=80,
+        thumbnails=[thumbnail],
+        exif=exif.tobytes(),
+        enc_params={"preset": "ultrafast"},
+    )
+    return buf.getvalue()
+
+
+def test_iphone_sized_heic_thumbnail_stands_in_for_the_photo(tmp_path: Path) -> None:
+    """A 320x240 HEIC thumbnail (what iPhones embed) is used for the model's 256 short side."""
+    photo_ = skimage_photo("chelsea.png").resize((1600, 1200))
+    path = write(tmp_path, "IMG_0001.HEIC", heic_with_thumbnail(photo_, 320))
+    decoded = read(path)
+    assert (decoded.source, decoded.image.size) == ("preview", (320, 240))
+    assert (decoded.width, decoded.height) == (1600, 1200)
+    full = read_image(path, LIMITS, TARGET, previews=False)
+    assert full.source == "decoded" and min(full.image.size) >= TARGET
+    # the same picture, either way
+    difference = np.abs(preprocess(decoded.image, IMAGENET) - preprocess(full.image, IMAGENET))
+    assert difference.mean() < 0.15
+
+
+def test_heic_thumbnail_too_small_is_not_used(tmp_path: Path) -> None:
+    """A 200x150 thumbnail would need too much upscaling: the full image is decoded."""
+    path = write(tmp_path, "small-thumb.heic", heic_with_thumbnail(photo((1600, 1200)), 200))
+    decoded = read(path)
+    assert decoded.source == "decoded" and min(decoded.image.size) >= TARGET
+
+
+def test_heic_thumbnail_is_upright_like_the_photo(tmp_path: Path) -> None:
+    """A rotated HEIC's thumbnail comes out upright, dimensions swapped, rotated once."""
+    data = heic_with_thumbnail(corner_marked((1600, 1200)), 320, orientation=6)
+    decoded = read(write(tmp_path, "rotated-thumb.heic", data))
+    assert decoded.source == "preview"
+    assert (decoded.width, decoded.height) == (1200, 1600)
+    w, h = decoded.image.size
+    assert w < h
+    assert close_to(decoded.image.getpixel((w - 3, 2)), RED, 40)
+    assert close_to(decoded.image.getpixel((2, 2)), BLUE, 40)
+
+
 @pytest.mark.filterwarnings("ignore:Corrupt EXIF data:UserWarning")
 def test_corrupt_exif_does_not_fail_the_image(tmp_path: Path) -> None:
     """A corrupt EXIF block is ignored: the picture decodes, unrotated."""
@@ -668,7 +718,7 @@ def test_file_replaced_while_being_read_gives_one_consistent_version(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A file swapped (rename over it) mid-read is decoded and hashed as the version opened."""
-    import resnet_watch.imaging as imaging
+    import resnet_watch.imaging.files as imaging_files
 
     target = tmp_path / "photo.jpg"
     first = jpeg_bytes(photo((640, 480), seed=1))
@@ -685,7 +735,7 @@ def test_file_replaced_while_being_read_gives_one_consistent_version(
             swapped.append(True)
         return real_read(fd, n)
 
-    monkeypatch.setattr(imaging.os, "read", read_then_swap)
+    monkeypatch.setattr(imaging_files.os, "read", read_then_swap)
     decoded = read_image(target, LIMITS, 224)
     assert swapped
     assert decoded.sha256 == hashlib.sha256(first).hexdigest()

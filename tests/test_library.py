@@ -147,3 +147,20 @@ def test_long_names_still_find_their_image(tmp_path: Path) -> None:
     record = {"file": {"name": image.name}}
     assert image_for_sidecar(side, record, ".resnet-watch.json") == image
     assert image_for_sidecar(side, {"file": {"name": "y.jpg"}}, ".resnet-watch.json") is None
+
+
+def test_reindex_keeps_the_daemons_index_in_step(tmp_path: Path, capsys) -> None:
+    """reindex updates the index too: `albums` reads the new albums from it at once."""
+    from resnet_watch.config import load_config
+    from resnet_watch.index import open_index
+
+    cfg = config(tmp_path)
+    tagged(tmp_path / "inbox", "alp.jpg", ALP)
+    loaded = load_config(cfg, prepare_inbox=False)
+    index, _ = open_index(loaded.library.index, loaded.inbox.paths, loaded.sidecar.suffix)
+    index.close()  # as a stopped daemon leaves it: the sidecar has no albums yet
+    assert main(["reindex", "--config", str(cfg)]) == 0
+    capsys.readouterr()
+    assert main(["albums", "--config", str(cfg)]) == 0
+    mountains = next(line for line in capsys.readouterr().out.splitlines() if "Mountains" in line)
+    assert mountains.split()[-1] == "1"

@@ -6,6 +6,7 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from resnet_watch.imaging import ImageLimits
@@ -265,3 +266,25 @@ def test_a_sink_that_raises_fails_the_image_for_a_retry(tmp_path: Path) -> None:
     assert "enrich bug" in failed.message and failed.facts is not None
     assert (p.counters.classified, p.counters.failed) == (0, 1)
     assert p.pending_retries() == 1
+
+
+def test_a_bug_in_decoding_is_an_internal_error_with_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An exception from our own code after decoding is internal_error (logged with its
+    traceback), not the user's corrupt_image."""
+    import structlog.testing
+
+    import resnet_watch.imaging.decode as decode
+
+    def broken(im: Image.Image, target: int) -> Image.Image:
+        raise KeyError("a bug of ours")
+
+    monkeypatch.setattr(decode, "_to_rgb_reduced", broken)
+    image = make(tmp_path / "fine.png", (10, 200, 10))
+    with structlog.testing.capture_logs() as logs:
+        got = run([image]).by_path()[image]
+    assert isinstance(got, Failed) and got.kind == "internal_error", got
+    assert "KeyError" in got.message
+    event = next(e for e in logs if e["event"] == "image_internal_error")
+    assert event["path"] == str(image) and event.get("exc_info") is True

@@ -134,6 +134,24 @@ def test_search_over_labels_tags_and_albums(setup: Setup) -> None:
     assert "0 photo(s)" in client.get("/search?q=zebra").text
 
 
+def test_pages_answer_from_the_daemons_index(tmp_path: Path, inbox: Path) -> None:
+    """With the daemon's index, albums, album pages and search come from it: a deleted photo
+    the daemon dropped from the index no longer counts, even with its sidecar still there."""
+    from resnet_watch.index import open_index
+
+    cfg = make_config(tmp_path)
+    files = small_library(inbox)
+    index, _ = open_index(cfg.library.index, cfg.inbox.paths, cfg.sidecar.suffix)
+    with index:
+        index.forget(files["coffee"])
+    with client_for(cfg, FakeDaemon(inbox)) as client:
+        albums = client.get("/albums", headers=HTML).text
+        assert "Cats" in albums and "Drinks" not in albums
+        assert client.get("/album?name=Drinks", headers=HTML).status_code == 404
+        assert "coffee.png" not in client.get("/search?q=cup").text
+        assert "cat.png" in client.get("/search?q=tabby").text
+
+
 def test_thumbnails_are_cached_in_the_state_dir_and_bounded(tmp_path: Path, inbox: Path) -> None:
     """Thumbnails are JPEGs made once, kept in web.state_dir (not the inbox), pruned to the cap."""
     cfg = make_config(tmp_path, {"thumbnail_cache_mb": 1})
@@ -348,6 +366,8 @@ def test_safe_name() -> None:
     """Names lose folders, control/shell characters, leading dots; the extension fits the bytes."""
     assert safe_name("../../a b.JPG", "JPEG") == "a b.JPG"
     assert safe_name("C:\\Users\\x\\IMG_1.heic", "HEIF") == "IMG_1.heic"
+    assert safe_name("IMG_2.NEF", "TIFF") == "IMG_2.NEF"  # a RAW upload keeps its name
+    assert safe_name("IMG_3.CR3", "RAW") == "IMG_3.CR3"
     assert safe_name("x\x00y\n.png", "PNG") == "x_y_.png"
     assert safe_name("$(rm -rf).png", "PNG") == "_(rm -rf).png"
     assert safe_name("...", "PNG") == "upload.png"

@@ -13,7 +13,13 @@ import pytest
 from PIL import Image
 
 from resnet_watch.errors import SidecarError
-from resnet_watch.xmp import XmpKeywords, read_keywords, sidecar_path, write_xmp
+from resnet_watch.xmp import (
+    XmpKeywords,
+    read_keywords,
+    remove_keywords,
+    sidecar_path,
+    write_xmp,
+)
 from tests import photo_apps
 from tests.daemon_helpers import DaemonProcess, read_sidecar_json, shipped_photo, wait_until
 
@@ -182,6 +188,23 @@ def test_empty_keywords_remove_our_subtree_only(image: Path) -> None:
     assert "resnet-watch|" not in text and "resnet-watch/" not in text
     assert "umbrella" not in text and "TagsList" not in text and "rw:" not in text
     assert text.count("<rdf:li>holiday</rdf:li>") == 1 and 'xmp:Rating="4"' in text
+
+
+def test_removing_a_photos_keywords_deletes_only_a_sidecar_that_was_all_ours(
+    image: Path, tmp_path: Path
+) -> None:
+    """When a photo goes: an XMP holding only our tags is deleted; one with a user's rating,
+    keywords or edit history keeps all of that and loses only our subtree."""
+    write_xmp(image, KEYWORDS)
+    assert remove_keywords(image) is True and not sidecar_path(image).exists()
+    other = tmp_path / "IMG_2.jpg"
+    sidecar_path(other).write_text(DARKTABLE_XMP, encoding="utf-8")
+    write_xmp(other, KEYWORDS)
+    assert remove_keywords(other) is False
+    text = sidecar_path(other).read_text(encoding="utf-8")
+    assert "resnet-watch|" not in text and "umbrella" not in text
+    assert "<rdf:li>holiday</rdf:li>" in text and 'xmp:Rating="4"' in text
+    assert remove_keywords(tmp_path / "IMG_3.jpg") is False  # no sidecar: nothing to do
 
 
 @pytest.mark.parametrize(

@@ -51,8 +51,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--workers", type=int, default=0, metavar="N", help="queue only: 1..N worker processes"
     )
+    parser.add_argument(
+        "--library",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only the daemon on N already-tagged images (rescans, RSS, renames/deletes)",
+    )
     parser.add_argument("--model", choices=["auto", "resnet18", "efficientnet_lite0"])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    parser.add_argument(
+        "--formats",
+        action="store_true",
+        help="only HEIC and RAW: preview vs full decode, label agreement and speed",
+    )
+    parser.add_argument("--format-photos", type=int, default=d.format_photos, metavar="N")
 
 
 def options_from_args(args: argparse.Namespace) -> BenchOptions:
@@ -76,8 +89,11 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         idle_seconds=args.idle_seconds,
         soak=args.soak,
         workers=args.workers,
+        library=args.library,
         model=args.model,
         config=Path(config) if config else None,
+        formats=bool(getattr(args, "formats", False)),
+        format_photos=getattr(args, "format_photos", BenchOptions.format_photos),
     )
 
 
@@ -96,15 +112,6 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
     """Run what the options ask for and print it (table, or JSON with ``--json``)."""
     out = out or sys.stdout
     opts = options_from_args(args)
-    from resnet_watch.models.runtime import torch_installed
-
-    if opts.soak <= 0 and not torch_installed():
-        print(
-            "resnet-watch: the full bench compares against torch (its baseline and the torch "
-            "runtime): pip install 'resnet-watch[torch]'. `bench --soak N` runs without it.",
-            file=sys.stderr,
-        )
-        return 2
     progress = None if args.json else _stderr_progress
     if opts.workers > 0:
         from resnet_watch.bench.workers import render_workers_text, run_workers_bench
@@ -112,7 +119,29 @@ def run_from_args(args: argparse.Namespace, out: TextIO | None = None) -> int:
         report = run_workers_bench(opts, progress)
         out.write(json.dumps(report, indent=2) + "\n" if args.json else render_workers_text(report))
         return 0
-    report = run_soak(opts, progress) if opts.soak > 0 else run_bench(opts, progress)
+    if opts.formats:
+        from resnet_watch.bench.formats import render_formats, run_formats
+
+        report = run_formats(opts, progress)
+        out.write(json.dumps(report, indent=2) + "\n" if args.json else render_formats(report))
+        return 0
+    from resnet_watch.models.runtime import torch_installed
+
+    if opts.soak <= 0 and opts.library <= 0 and not torch_installed():
+        print(
+            "resnet-watch: the full bench compares against torch (its baseline and the torch "
+            "runtime): pip install 'resnet-watch[torch]'. `bench --soak N` runs without it.",
+            file=sys.stderr,
+        )
+        return 2
+    if opts.library > 0:
+        from resnet_watch.bench.library_run import run_library
+
+        report = run_library(opts, progress)
+    elif opts.soak > 0:
+        report = run_soak(opts, progress)
+    else:
+        report = run_bench(opts, progress)
     if args.json:
         out.write(json.dumps(report, indent=2) + "\n")
     else:

@@ -33,8 +33,11 @@ class BenchOptions:
     idle_seconds: float = 10.0  # how long to watch an idle daemon's CPU (0: skip)
     soak: int = 0  # > 0: only the soak: N images through the daemon's path
     workers: int = 0  # > 0: only the queue: local pipeline vs Redis with 1..N processes
+    library: int = 0  # > 0: only the library bench: the daemon on N tagged images
     model: str | None = None  # soak / default line; None: the config's model.name
     config: Path | None = None
+    formats: bool = False  # --formats: only HEIC/RAW preview vs full decode (bench/formats.py)
+    format_photos: int = 100  # real photos made into HEICs (and 2/5 as many DNGs)
 
 
 Progress = Callable[[str], None]

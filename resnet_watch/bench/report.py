@@ -79,6 +79,10 @@ def render_text(report: dict[str, Any]) -> str:
     """The report as the table ``resnet-watch bench`` prints."""
     if report.get("mode") == "soak":
         return _render_soak(report)
+    if report.get("mode") == "library":
+        from resnet_watch.bench.library_run import render_library
+
+        return render_library(report)
     out = _header(report)
     th, st, mem = report["threads"], report["startup"], report["memory"]
     out.append(f"threads  decode {th['decode']}, torch {th['torch']} ({th['how']})")

@@ -1,7 +1,7 @@
 """Real photos for calibration and checks, turned into model input; no torch import.
 
 Post-training quantization must see the same input the model sees at run time, so the
-decoding and preprocessing are imaging.py's, called without the pipeline.
+decoding and preprocessing are the imaging package's, called without the pipeline.
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ class WebApp:
         self.roots = list(cfg.inbox.paths)
         self.suffix = cfg.sidecar.suffix
         self.policy = SecurityPolicy(cfg.web.token, cfg.web.bind, is_loopback(cfg.web.bind))
-        self.index = LibraryIndex(self.roots, self.suffix)
+        self.index = LibraryIndex(self.roots, self.suffix, index_path=cfg.library.index)
         self.groups = GroupCache(self.roots, self.suffix)
         self.thumbs = ThumbCache(
             cfg.web.state_dir / "thumbs",
@@ -309,7 +309,7 @@ class WebApp:
             "albums.html",
             title="Albums",
             albums=self.index.albums(),
-            total=len(self.index.classified()),
+            total=self.index.classified_count(),
         )
 
     def album_page(self, request: Request) -> Response:

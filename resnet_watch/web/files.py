@@ -25,6 +25,7 @@ MEDIA_TYPES = {
     "BMP": "image/bmp",
     "TIFF": "image/tiff",
     "HEIF": "image/heif",
+    "RAW": "application/octet-stream",  # CR3, RAF, ORF, RW2 (TIFF-based RAWs sniff as TIFF)
 }
 
 

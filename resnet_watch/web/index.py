@@ -1,8 +1,10 @@
-"""An in-memory index of the sidecars for the browse pages: albums, tags, search, failures.
+"""The browse pages' view of the sidecars: albums, tags, search, failures.
 
-Refreshing walks the inbox's sidecars and re-reads only the ones whose size or mtime
-changed, at most every ``min_interval`` seconds, so a 10,000-photo library costs one
-directory walk and some stats per refresh, not 10,000 JSON parses per page.
+Inside the daemon this reads the daemon's SQLite index (``library.index``), which the
+daemon keeps in step with every sidecar it writes, so a page costs one indexed query
+even on a 200,000-photo library. Without that index (the web app alone, in tests) it
+falls back to walking the sidecars and re-reading only the ones whose size or mtime
+changed, at most every ``min_interval`` seconds.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resnet_watch.index import FileIndex, IndexedFile, open_existing
 from resnet_watch.library import image_for_sidecar, iter_sidecars
 from resnet_watch.sidecar import read_sidecar, sidecar_path
 
-__all__ = ["Entry", "LibraryIndex", "entry_from_record"]
+__all__ = ["Entry", "LibraryIndex", "entry_from_indexed", "entry_from_record"]
 
 
 @dataclass(frozen=True)
@@ -77,19 +80,49 @@ def entry_from_record(
     )
 
 
-class LibraryIndex:
-    """Sidecars under the inbox roots, refreshed cheaply; thread-safe."""
+def entry_from_indexed(row: IndexedFile) -> Entry:
+    return Entry(
+        row.path,
+        row.path.with_name(row.sidecar_name),
+        row.status,
+        labels=row.labels,
+        tags=row.tags,
+        albums=row.albums,
+        error=row.error,
+        gave_up=row.gave_up,
+        when=row.happened_at,
+        mtime_ns=row.sidecar_mtime_ns,
+    )
 
-    def __init__(self, roots: Sequence[Path], suffix: str, min_interval: float = 2.0) -> None:
+
+class LibraryIndex:
+    """Sidecars under the inbox roots, from the daemon's index or a cheap walk; thread-safe."""
+
+    def __init__(
+        self,
+        roots: Sequence[Path],
+        suffix: str,
+        min_interval: float = 2.0,
+        index_path: Path | None = None,
+    ) -> None:
         self._roots = list(roots)
         self._suffix = suffix
         self._min_interval = min_interval
+        self._index_path = index_path
+        self._db: FileIndex | None = None
         self._lock = threading.Lock()
         # sidecar -> (mtime, size, entry); None: ignored (logged once per version)
         self._entries: dict[Path, tuple[int, int, Entry | None]] = {}
         self._refreshed = -1e9
 
+    def _indexed(self) -> FileIndex | None:
+        if self._db is None and self._index_path is not None:
+            self._db = open_existing(self._index_path)
+        return self._db
+
     def refresh(self, force: bool = False) -> None:
+        if self._indexed() is not None:
+            return  # the daemon updates the index as it writes sidecars
         with self._lock:
             if not force and time.monotonic() - self._refreshed < self._min_interval:
                 return
@@ -120,11 +153,26 @@ class LibraryIndex:
     def classified(self) -> list[Entry]:
         return [e for e in self.entries() if e.status == "ok"]
 
-    def failures(self) -> list[Entry]:
-        return [e for e in self.entries() if e.status == "failed"]
+    def classified_count(self) -> int:
+        db = self._indexed()
+        return db.count("ok") if db is not None else len(self.classified())
+
+    def failures(self, limit: int = 1000) -> list[Entry]:
+        db = self._indexed()
+        if db is not None:
+            return [entry_from_indexed(r) for r in db.newest("failed", limit)]
+        return [e for e in self.entries() if e.status == "failed"][:limit]
 
     def albums(self) -> list[tuple[str, int, Entry]]:
         """(album, image count, newest image) by album name."""
+        db = self._indexed()
+        if db is not None:
+            found = []
+            for name, count in sorted(db.album_counts().items(), key=lambda x: x[0].casefold()):
+                newest = db.album(name, limit=1)
+                if newest:
+                    found.append((name, count, entry_from_indexed(newest[0])))
+            return found
         counts: dict[str, int] = {}
         cover: dict[str, Entry] = {}
         for e in self.classified():
@@ -133,14 +181,20 @@ class LibraryIndex:
                 cover.setdefault(album, e)
         return [(a, counts[a], cover[a]) for a in sorted(counts, key=str.casefold)]
 
-    def album(self, name: str) -> list[Entry]:
-        return [e for e in self.classified() if name in e.albums]
+    def album(self, name: str, limit: int = 1000) -> list[Entry]:
+        db = self._indexed()
+        if db is not None:
+            return [entry_from_indexed(r) for r in db.album(name, limit)]
+        return [e for e in self.classified() if name in e.albums][:limit]
 
     def search(self, query: str, limit: int = 500) -> list[Entry]:
         """Images whose labels, tags, albums or file name contain every word of ``query``."""
         words = query.casefold().split()
         if not words:
             return []
+        db = self._indexed()
+        if db is not None:
+            return [entry_from_indexed(r) for r in db.search(query, limit)]
         found = []
         for e in self.classified():
             hay = " ".join([e.image.name, *(n for n, _ in e.labels), *e.tags, *e.albums]).casefold()

@@ -25,6 +25,7 @@ from typing import IO, Any
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from resnet_watch.imaging import SNIFF_BYTES, sniff_format
+from resnet_watch.imaging.sniff import TIFF_RAW_SUFFIXES
 from resnet_watch.pathfilter import PathFilter
 from resnet_watch.sidecar import TEMP_PREFIX
 
@@ -36,8 +37,10 @@ EXTENSIONS = {
     "WEBP": (".webp",),
     "GIF": (".gif",),
     "BMP": (".bmp",),
-    "TIFF": (".tif", ".tiff"),
+    # TIFF-based camera RAWs keep their names: the name tells LibRaw which camera's it is
+    "TIFF": (".tif", ".tiff", ".dng", ".cr2", *sorted(f".{s}" for s in TIFF_RAW_SUFFIXES)),
     "HEIF": (".heic", ".heif"),
+    "RAW": (".cr3", ".raf", ".orf", ".rw2"),
 }
 MAX_FILES = 100
 MAX_FIELD_BYTES = 4096
@@ -241,7 +244,7 @@ async def receive_upload(
                 raise UploadError(
                     415,
                     f"{shown!r} is not a photo resnet-watch can read "
-                    "(JPEG, PNG, WebP, GIF, BMP, TIFF or HEIC, judged by its content)",
+                    "(JPEG, PNG, WebP, GIF, BMP, TIFF, HEIC or camera RAW, judged by its content)",
                 )
             found.append((part, fmt))
         landed = []
