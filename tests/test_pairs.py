@@ -89,7 +89,7 @@ def test_raw_goes_alone_when_an_old_jpeg_never_got_a_sidecar(tmp_path: Path) -> 
 def test_raw_classified_alone_still_says_it_is_half_of_a_pair(tmp_path: Path) -> None:
     """A RAW classified itself (its JPEG failed) records the pair, classified from the RAW."""
     raw, _ = touch(tmp_path, "IMG_1.ARW", "IMG_1.JPG")
-    store().sink(Classified(raw, facts(raw), 4, 3, "ARW", LABELS, 5.0, "preview"))
+    store().sink(Classified(raw, facts(raw), 4, 3, "ARW", LABELS, 5.0, source="preview"))
     record = read_sidecar(tmp_path / "IMG_1.ARW.resnet-watch.json")
     assert record is not None and record["image"]["source"] == "preview"
     assert record["pair"] == {"files": ["IMG_1.ARW", "IMG_1.JPG"], "classified": "IMG_1.ARW"}

@@ -12,21 +12,21 @@ import sys
 import threading
 from pathlib import Path
 
-import resnet_watch.watcher as watcher
+import resnet_watch.settle as settle
 from resnet_watch.cli import main
 
-_real_lstat = watcher._lstat
+_real_lstat = settle._lstat
 _never = threading.Event()
 
 
-def _hanging_lstat(path: Path) -> watcher.StatLike:
+def _hanging_lstat(path: Path) -> settle.StatLike:
     if Path(path).name.startswith("hung-mount"):
         _never.wait()
     return _real_lstat(path)
 
 
-watcher.StabilityTracker.__init__ = functools.partialmethod(  # type: ignore[method-assign]
-    watcher.StabilityTracker.__init__, stat_fn=_hanging_lstat
+settle.StabilityTracker.__init__ = functools.partialmethod(  # type: ignore[method-assign]
+    settle.StabilityTracker.__init__, stat_fn=_hanging_lstat
 )
 
 if __name__ == "__main__":

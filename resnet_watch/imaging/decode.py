@@ -97,7 +97,7 @@ def decode_bytes(
             opened = Image.open(io.BytesIO(data), formats=[fmt])
         except Image.DecompressionBombError as exc:  # Pillow's own, far above our limit
             raise ImageTooLarge(
-                f"{fmt}: header declares more than {limits.max_pixels} pixels (the limit)"
+                f"{fmt}: header declares more pixels than limits.max_pixels ({limits.max_pixels})"
             ) from exc
     with opened:
         return _decode_opened(
