@@ -67,6 +67,14 @@ def encode(path: Path | str) -> bytes:
     return os.fsencode(path)
 
 
+def _status(record: Mapping[str, Any]) -> str:
+    """ "ok", "failed", or "incomplete": labels without the tags and albums the daemon adds
+    (a sidecar from an older ``classify --write-sidecars``), which the daemon must redo."""
+    if record.get("status") != "ok":
+        return "failed"
+    return "ok" if "tags" in record and "albums" in record else "incomplete"
+
+
 def row_values(
     image: Path, record: Mapping[str, Any], sidecar: Path, sidecar_st: os.stat_result, inode: int
 ) -> tuple[Any, ...]:
@@ -92,7 +100,7 @@ def row_values(
         int(file.get("mtime_ns", -1)),
         inode,
         file.get("sha256") if isinstance(file.get("sha256"), str) else None,
-        "ok" if ok else "failed",
+        _status(record),
         int(bool(record.get("gave_up"))),
         str(model.get("weights_sha256") or ""),
         encode(sidecar.name),

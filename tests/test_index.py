@@ -52,6 +52,29 @@ def test_missing_index_is_rebuilt_from_the_sidecars(tmp_path: Path) -> None:
         assert not index.known_in(dog.parent, "another model")["dog.png"].done
 
 
+def test_a_sidecar_without_tags_and_albums_is_not_done(tmp_path: Path) -> None:
+    """Labels alone (an older `classify --write-sidecars`) are work left: the rescan submits it."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    image = inbox / "bare.png"
+    Image.new("RGB", (8, 8), "gray").save(image, format="PNG")
+    st = image.stat()
+    record = result_record(
+        FileFacts(image.name, st.st_size, st.st_mtime_ns, "ab" * 32),
+        width=8,
+        height=8,
+        fmt="PNG",
+        labels=[GOLDEN],
+        model=FAKE_INFO,
+        elapsed_ms=1,
+    )
+    write_sidecar(sidecar_path(image, SUFFIX), record)
+    index, _ = open_index(tmp_path / "library.sqlite", [inbox], SUFFIX)
+    with index:
+        assert not index.known_in(inbox, FAKE_INFO.weights_sha256)["bare.png"].done
+        assert not index.known_in(inbox, None)["bare.png"].done
+
+
 def test_corrupt_index_is_set_aside_and_rebuilt(tmp_path: Path) -> None:
     """A damaged index file is never trusted: it is kept as .corrupt and rebuilt."""
     inbox = tmp_path / "inbox"
