@@ -186,11 +186,11 @@ def test_300_photos_survive_a_killed_pool_process_a_killed_worker_and_a_redis_re
         )
 
     wait_until(redis_empty, 60, "an empty queue")
-    # Bounded: the watcher never has more than max_in_flight tasks out. A task whose worker
-    # died can sit in the list twice for a moment (Celery restores the unacked copy while
-    # the watcher re-sends it after its result timeout): at most one extra per killed
-    # worker process (a pool child and worker b here).
-    assert longest[0] <= max_in_flight + 2
+    # Bounded: the watcher never has more than max_in_flight tasks out, but a task can sit in
+    # the list twice for a moment when Celery puts an unacknowledged copy back (a killed
+    # worker's, or one a worker held when Redis went away) beside the watcher's re-send. CI
+    # once saw 25 of 24; allow one such copy per worker process that lost its connection.
+    assert longest[0] <= max_in_flight + 3
     written = w.classified_counts()
     finished = {p: _epoch(e["timestamp"]) for p, e in _last_classified(w).items()}
     late = []
