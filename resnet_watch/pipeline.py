@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
-import heapq
 import os
 import queue
 import stat
@@ -36,6 +35,7 @@ from resnet_watch.errors import ImageError
 from resnet_watch.imaging import ImageLimits, preprocess, read_image
 from resnet_watch.models.spec import Classifier, Label
 from resnet_watch.policy import Decision
+from resnet_watch.retries import RetrySchedule
 from resnet_watch.sidecar import FileFacts
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "Sink",
     "Skipped",
     "hash_file",
+    "sink_or_fail",
 ]
 
 
@@ -137,6 +138,32 @@ def hash_file(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def sink_or_fail(sink: Sink, outcome: Outcome) -> tuple[Outcome, float | None]:
+    """Hand ``outcome`` to the sink; a sink that raises fails the image, visibly.
+
+    A bug while recording a result (enriching, writing) must not lose the image without a
+    trace: it is recorded again as an ``internal_error`` failure, which the sink writes as a
+    failure record, logs as ``image_failed`` and schedules for retry. If even that raises,
+    the image is retried after ``SINK_RETRY_SECONDS``. Returns what was recorded and its
+    retry delay. The queue dispatcher records its workers' results the same way.
+    """
+    try:
+        return outcome, sink(outcome)
+    except Exception as exc:
+        _log.error(
+            "sink_failed", path=str(outcome.path), outcome=type(outcome).__name__, exc_info=True
+        )
+        message = f"{type(exc).__name__}: {exc}"
+    facts = outcome.facts
+    elapsed = outcome.elapsed_ms if isinstance(outcome, Classified | Failed) else 0.0
+    failed = Failed(outcome.path, facts, "internal_error", message, elapsed)
+    try:
+        return failed, sink(failed)
+    except Exception:
+        _log.error("sink_failed", path=str(outcome.path), outcome="Failed", exc_info=True)
+        return failed, SINK_RETRY_SECONDS
+
+
 class Pipeline:
     """Runs images through decode and the model; thread-safe ``submit``."""
 
@@ -159,7 +186,7 @@ class Pipeline:
         self._active: set[Path] = set()
         self._lock = threading.Lock()
         self._idle = threading.Condition(self._lock)
-        self._retries: list[tuple[float, str]] = []
+        self._retries = RetrySchedule()
         self._accepting = False
         self._stopping = threading.Event()
         self._decoders: list[threading.Thread] = []
@@ -429,45 +456,17 @@ class Pipeline:
                 self.counters.skipped += 1
             self._release(outcome.path)
         if retry_in is not None:
-            with self._lock:
-                heapq.heappush(self._retries, (time.monotonic() + retry_in, str(outcome.path)))
+            self._retries.add(outcome.path, retry_in)
 
     def _sink_or_fail(self, outcome: Outcome) -> tuple[Outcome, float | None]:
-        """Hand ``outcome`` to the sink; a sink that raises fails the image, visibly.
-
-        A bug while recording a result (enriching, writing) must not lose the image
-        without a trace: it is recorded again as an ``internal_error`` failure, which the
-        sink writes as a failure record, logs as ``image_failed`` and schedules for retry.
-        If even that raises, the image is retried after ``SINK_RETRY_SECONDS``.
-        """
-        try:
-            return outcome, self._sink(outcome)
-        except Exception as exc:
-            _log.error(
-                "sink_failed", path=str(outcome.path), outcome=type(outcome).__name__, exc_info=True
-            )
-            message = f"{type(exc).__name__}: {exc}"
-        facts = outcome.facts
-        elapsed = outcome.elapsed_ms if isinstance(outcome, Classified | Failed) else 0.0
-        failed = Failed(outcome.path, facts, "internal_error", message, elapsed)
-        try:
-            return failed, self._sink(failed)
-        except Exception:
-            _log.error("sink_failed", path=str(outcome.path), outcome="Failed", exc_info=True)
-            return failed, SINK_RETRY_SECONDS
+        return sink_or_fail(self._sink, outcome)
 
     def _resubmit_due(self) -> None:
-        now = time.monotonic()
-        due: list[Path] = []
+        self._retries.resubmit(lambda p: self.submit(p, block=False), self._still_wanted)
+
+    def _still_wanted(self, path: Path) -> bool:
         with self._lock:
-            while self._retries and self._retries[0][0] <= now:
-                due.append(Path(heapq.heappop(self._retries)[1]))
-        for path in due:
-            if not self.submit(path, block=False):
-                with self._lock:
-                    if self._accepting and path not in self._active:
-                        heapq.heappush(self._retries, (now + 1.0, str(path)))
+            return self._accepting and path not in self._active
 
     def pending_retries(self) -> int:
-        with self._lock:
-            return len(self._retries)
+        return len(self._retries)

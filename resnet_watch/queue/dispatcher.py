@@ -23,9 +23,7 @@ Duplicates cost a quick check on the worker, never a second sidecar.
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import heapq
 import json
 import os
 import queue
@@ -37,9 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from resnet_watch.models.spec import ModelInfo
-from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, hash_file
+from resnet_watch.pipeline import (
+    Classified,
+    Failed,
+    Outcome,
+    Sink,
+    Skipped,
+    hash_file,
+    sink_or_fail,
+)
 from resnet_watch.policy import Decision, decide
 from resnet_watch.queue.task import Reply, Task, model_from_json, model_key, reply_key
+from resnet_watch.retries import RetrySchedule
 from resnet_watch.sidecar import FileFacts, read_sidecar, sidecar_path
 
 __all__ = ["DispatchSettings", "QueueDispatcher"]
@@ -113,14 +120,13 @@ class QueueDispatcher:
         self._send_lock = threading.Lock()
         self._active: set[Path] = set()  # queued here or in flight: duplicate events end here
         self._in_flight: dict[Path, _Pending] = {}
-        self._retries: list[tuple[float, str]] = []
+        self._retries = RetrySchedule()
         self._accepting = False
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._health = _Health()
         self.model: ModelInfo | None = None
         self.counters = DispatchCounters()
-        self.sink_errors: collections.deque[BaseException] = collections.deque(maxlen=20)
 
     # --- lifecycle --------------------------------------------------------------------
 
@@ -198,8 +204,7 @@ class QueueDispatcher:
             return len(self._in_flight)
 
     def pending_retries(self) -> int:
-        with self._lock:
-            return len(self._retries)
+        return len(self._retries)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -357,8 +362,8 @@ class QueueDispatcher:
                 continue
             try:
                 self._handle(reply)
-            except Exception as exc:  # the store logs its own errors; never lose the thread
-                self.sink_errors.append(exc)
+            except Exception:  # never lose the thread; the image comes back at a rescan
+                self._log.error("queue_reply_failed", path=reply.path, exc_info=True)
 
     def _check_redis(self) -> None:
         """Notice a Redis restart (its run_id changes) and pick up the workers' model."""
@@ -451,12 +456,10 @@ class QueueDispatcher:
         sink_model = model or self.model
         try:
             if sink_model is not None:
-                retry_in = self._sink_for(sink_model)(outcome)
+                outcome, retry_in = sink_or_fail(self._sink_for(sink_model), outcome)
             elif not isinstance(outcome, Skipped):
                 # no worker has reported its model yet: nothing to record it with; retry
                 retry_in = 5.0
-        except Exception as exc:
-            self.sink_errors.append(exc)
         finally:
             if isinstance(outcome, Classified):
                 self.counters.classified += 1
@@ -470,17 +473,11 @@ class QueueDispatcher:
             self._retry_later(outcome.path, retry_in)
 
     def _retry_later(self, path: Path, seconds: float) -> None:
-        with self._lock:
-            heapq.heappush(self._retries, (time.monotonic() + seconds, str(path)))
+        self._retries.add(path, seconds)
 
     def _resubmit_due(self) -> None:
-        now = time.monotonic()
-        due: list[Path] = []
+        self._retries.resubmit(lambda p: self.submit(p, block=False), self._still_wanted)
+
+    def _still_wanted(self, path: Path) -> bool:
         with self._lock:
-            while self._retries and self._retries[0][0] <= now:
-                due.append(Path(heapq.heappop(self._retries)[1]))
-        for path in due:
-            if not self.submit(path, block=False):
-                with self._lock:
-                    if self._accepting and path not in self._active:
-                        heapq.heappush(self._retries, (now + 1.0, str(path)))
+            return self._accepting and path not in self._active
