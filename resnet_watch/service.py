@@ -38,6 +38,7 @@ __all__ = [
     "load_template",
     "render_unit",
     "user_unit_path",
+    "write_unit",
 ]
 
 UNIT_NAME = "resnet-watch.service"
@@ -301,10 +302,7 @@ def install_service(
 
         text, more = open_watcher_network(text, cfg.queue.url)
         warnings = [*warnings, *more]
-    replaced = unit_path.exists()
-    if not dry_run:
-        unit_path.parent.mkdir(parents=True, exist_ok=True)
-        fsutil.atomic_write_bytes(unit_path, text.encode("utf-8"))
+    replaced = write_unit(unit_path, text, dry_run)
     return InstallResult(
         unit_path=unit_path,
         unit_text=text,
@@ -314,6 +312,15 @@ def install_service(
         commands=_next_commands(user),
         warnings=tuple(warnings),
     )
+
+
+def write_unit(unit_path: Path, text: str, dry_run: bool) -> bool:
+    """Put a rendered unit in place atomically (unless ``dry_run``); True if one was there."""
+    replaced = unit_path.exists()
+    if not dry_run:
+        unit_path.parent.mkdir(parents=True, exist_ok=True)
+        fsutil.atomic_write_bytes(unit_path, text.encode("utf-8"))
+    return replaced
 
 
 def user_unit_path(environ: Mapping[str, str] = os.environ) -> Path:

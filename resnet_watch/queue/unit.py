@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from resnet_watch import fsutil
 from resnet_watch.service import (
     _PYTHON_NAME,
     DEFAULT_CONFIG_PATH,
@@ -30,6 +29,7 @@ from resnet_watch.service import (
     _default_executable,
     _quote,
     _under_home,
+    write_unit,
 )
 
 __all__ = [
@@ -208,10 +208,7 @@ def install_worker_service(
         supplementary_groups=groups,
     )
     unit_path = dest or _unit()
-    replaced = unit_path.exists()
-    if not dry_run:
-        unit_path.parent.mkdir(parents=True, exist_ok=True)
-        fsutil.atomic_write_bytes(unit_path, text.encode("utf-8"))
+    replaced = write_unit(unit_path, text, dry_run)
     return InstallResult(
         unit_path=unit_path,
         unit_text=text,
