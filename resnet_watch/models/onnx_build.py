@@ -12,7 +12,6 @@ real photos (never the calibration ones); the figure goes into the install recor
 
 from __future__ import annotations
 
-import contextlib
 import os
 import tempfile
 from collections.abc import Sequence
@@ -165,6 +164,4 @@ def build_resnet18_onnx(
         stem = "resnet18_fixture_int8" if fixture else "resnet18_int8"
         target = weights_dir / f"{stem}_{sha[:8]}.onnx"
         os.replace(int8_onnx, target)
-    with contextlib.suppress(OSError):
-        fp32_onnx.unlink()
     return OnnxBuild(target, sha, check)

@@ -67,19 +67,29 @@ def find_resnet18(weights_dir: Path, allow_fixture: bool = False) -> Found | Non
     return None
 
 
-def _verify_record(weights_dir: Path, record: InstallRecord, allow_fixture: bool) -> Found:
-    path = weights_dir / record.file
+def _installed_file(
+    weights_dir: Path, name: str, expected: str | None, noun: str, *, plural: bool
+) -> Path:
+    """A file an install record lists, present and with the recorded sha256."""
+    path = weights_dir / name
+    verb, past = ("are", "were") if plural else ("is", "was")
     if not path.is_file():
         raise WeightsInvalid(
-            f"resnet18 weights {path} are listed in {weights_dir / 'installed.json'} but "
+            f"resnet18 {noun} {path} {verb} listed in {weights_dir / 'installed.json'} but "
             f"missing; {FIX_HINT}"
         )
     actual = sha256_file(path)
-    if actual != record.sha256:
+    if actual != expected:
         raise WeightsInvalid(
-            f"resnet18 weights {path} are corrupt or were replaced: sha256 {actual} but "
-            f"installed as {record.sha256}; {FIX_HINT}"
+            f"resnet18 {noun} {path} {verb} corrupt or {past} replaced: sha256 {actual} but "
+            f"installed as {expected}; {FIX_HINT}"
         )
+    return path
+
+
+def _verify_record(weights_dir: Path, record: InstallRecord, allow_fixture: bool) -> Found:
+    path = _installed_file(weights_dir, record.file, record.sha256, "weights", plural=True)
+    actual = record.sha256
     if record.fixture:
         if not allow_fixture:
             raise WeightsInvalid(
@@ -113,19 +123,9 @@ def _verify_onnx(weights_dir: Path, record: InstallRecord) -> Path | None:
     """The record's ONNX build, checked like the weights (None when it has none)."""
     if not record.onnx_file:
         return None
-    path = weights_dir / record.onnx_file
-    if not path.is_file():
-        raise WeightsInvalid(
-            f"resnet18 ONNX model {path} is listed in {weights_dir / 'installed.json'} but "
-            f"missing; {FIX_HINT}"
-        )
-    actual = sha256_file(path)
-    if actual != record.onnx_sha256:
-        raise WeightsInvalid(
-            f"resnet18 ONNX model {path} is corrupt or was replaced: sha256 {actual} but "
-            f"installed as {record.onnx_sha256}; {FIX_HINT}"
-        )
-    return path
+    return _installed_file(
+        weights_dir, record.onnx_file, record.onnx_sha256, "ONNX model", plural=False
+    )
 
 
 def _verify_known_file(path: Path, entry: ManifestEntry, where: str) -> Found:
