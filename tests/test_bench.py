@@ -121,6 +121,11 @@ def test_bench_prints_every_figure(clean_env: Path, capsys: pytest.CaptureFixtur
     assert "fp32" in report["labels"]["efficientnet_lite0"]
     assert report["labels"]["efficientnet_lite0 fp32, onnxruntime vs torch"].startswith("100.0%")
     assert "real photos" in report["labels"]["efficientnet_lite0 int8 (ORT QDQ) vs fp32"]
+    stability = report["labels"][
+        "efficientnet_lite0 fp32 vs itself on the same photos saved again as JPEG q95"
+    ]
+    assert stability.endswith("(how stable the set's top-1 is under an invisible change)")
+    assert 0 < float(stability.split("%")[0]) <= 100
     assert len(report["targets"]) == 9
     assert all(t["value"] is not None and t["met"] in (True, False) for t in report["targets"])
 

@@ -139,10 +139,10 @@ def render_text(report: dict[str, Any]) -> str:
         "included; its cost per image is 1000 / img/s)"
     )
     if report["thread_sweep"]:
-        out += ["", "Thread placement, ResNet-18 int8 end to end"]
+        out += ["", f"Thread placement, {report['startup']['model']} end to end (as served)"]
         for row in report["thread_sweep"]:
             out.append(
-                f"  decode {row['decode_threads']} / torch {row['torch_threads']}: "
+                f"  decode {row['decode_threads']} / model {row['torch_threads']}: "
                 f"{row['images_per_s']:6.1f} img/s"
             )
     out += ["", "Stage cost per image, one thread (p50 ms)"]

@@ -153,13 +153,16 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
         combos = [(decode_threads, torch_threads), (cpus, max(1, cpus // 2)), (cpus, cpus)]
         combos += [(max(1, cpus // 2), max(1, cpus // 2)), (cpus + 1, 1)]
         for dec, tor in dict.fromkeys(combos):
+            served, _ = load_classifier(
+                default.info.name, weights, tor, runtime=default.info.runtime
+            )
             row = pipeline_line(
                 "sweep",
-                f"int8 decode {dec} / torch {tor}",
-                int8_note,
-                int8,
+                f"{default.info.name} ({default.info.runtime}) decode {dec} / model {tor}",
+                "the model the daemon serves",
+                served,
                 cycled(photos, max(n // 2, opts.warmup + 2)),
-                dataclasses.replace(int8_settings, decode_threads=dec),
+                dataclasses.replace(settings, decode_threads=dec),
                 opts.warmup // 2,
                 import_rss,
                 tor,

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "install_sizes",
     "ort_int8_resnet18_fixture",
+    "reencoded_copies",
     "runtime_agreement",
     "startup_probe",
 ]
@@ -145,6 +146,20 @@ def ort_int8_resnet18_fixture(fp32: Any, calibration: list[Path], threads: int) 
     return OrtClassifier(folder / "int8.onnx", info, RESNET18_PREPROCESS, threads)
 
 
+def reencoded_copies(photos: list[Path], folder: Path, quality: int) -> list[Path]:
+    """Each photo saved again as a JPEG of ``quality`` (what a sync or upload app does to
+    a photo): the yardstick for how many top-1 labels an invisible change moves."""
+    from PIL import Image
+
+    copies = []
+    for i, photo in enumerate(photos):
+        copy = folder / f"{i:04d}.jpg"
+        with Image.open(photo) as image:
+            image.convert("RGB").save(copy, "JPEG", quality=quality)
+        copies.append(copy)
+    return copies
+
+
 def runtime_agreement(cfg: Config, threads: int, limit: int = 0) -> dict[str, str]:
     """Top-1 agreement on held-out real photos: onnxruntime vs torch for the fp32 bundled
     model, and an int8 ORT build of it vs fp32 (the evidence for shipping fp32)."""
@@ -173,6 +188,14 @@ def runtime_agreement(cfg: Config, threads: int, limit: int = 0) -> dict[str, st
             f"{np.mean(served == top1(torch_c)):.1%} of {len(photos)} real photos"
         )
     }
+    with tempfile.TemporaryDirectory() as tmp:
+        copies = reencoded_copies(photos, Path(tmp), quality=95)
+        again = [load_batch(copies[i : i + 15], pre) for i in range(0, len(copies), 15)]
+        stable = np.array([p[0].index for b in again for p in ort.predict(b, 1)])
+    out["efficientnet_lite0 fp32 vs itself on the same photos saved again as JPEG q95"] = (
+        f"{np.mean(stable == served):.1%} of {len(photos)} real photos (how stable the "
+        "set's top-1 is under an invisible change)"
+    )
     try:
         from resnet_watch.models.manifest import bundled_file, manifest_entry
         from resnet_watch.models.onnx_quant import quantize_int8
