@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from resnet_watch.config import Config, load_config
 
-__all__ = ["add_parsers", "custom_tagger", "report_stale_embeddings"]
+__all__ = ["add_parsers", "checked_tagger", "custom_tagger", "report_stale_embeddings"]
 
 RECOMMENDED_EXAMPLES = 5
 
@@ -69,6 +69,19 @@ def custom_tagger(cfg: Config) -> Any:
     tagger = CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots)
     if cfg.custom.head is not None and cfg.custom.head.exists():
         tagger.set_head(load_head(cfg.custom.head))
+    return tagger
+
+
+def checked_tagger(cfg: Config, info: Any) -> Any:
+    """A CustomTagger with the configured head checked against ``info`` (the model about to
+    classify, for ``classify --write-sidecars``): a head for another model is refused on
+    stderr, as the daemon does, and custom classes stay off; screenshots still apply."""
+    from resnet_watch.custom import CustomTagger
+
+    tagger = CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots)
+    status = tagger.load(cfg.custom.head, info.name, info.weights_sha256)
+    if status.error:
+        print(f"resnet-watch: {status.error}; no custom classes", file=sys.stderr)
     return tagger
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -132,3 +133,45 @@ def test_reindex_after_a_model_change_names_the_images_needing_the_model(
     assert str(inbox / "astronaut.png") in out
     cat = read_sidecar(sidecar_path(inbox / "cat.jpg", SUFFIX))
     assert cat is not None and "Custom/Cats" in cat["tags"]  # reindex kept custom tags
+
+
+def test_classify_write_sidecars_applies_the_custom_head_of_this_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """classify --write-sidecars tags like the daemon: the configured head's class in the
+    sidecar, tags and XMP; a head for another model is refused on stderr and no photo gets
+    a class from it (the labels are still written)."""
+    head = tmp_path / "head.json"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "inbox": {"paths": [str(photos)]},
+                "model": {"weights_dir": str(tmp_path / "weights")},
+                "custom": {"head": str(head)},
+                "log": {"file": None},
+            }
+        )
+    )
+    examples = make_examples(tmp_path / "examples")
+    assert main(["learn", "--config", str(config), str(examples)]) == 0
+    cat = photos / "cat.jpg"
+    shutil.copy(data_dir() / "segmentation" / "17.jpg", cat)
+    assert main(["classify", "--config", str(config), "--write-sidecars", str(cat)]) == 0
+    record = read_sidecar(sidecar_path(cat, SUFFIX))
+    assert record is not None and record["custom"]["class"] == "Cats"
+    assert "Custom/Cats" in record["tags"] and "Cats" in record["albums"]
+    assert "resnet-watch/Custom/Cats" in cat.with_name(cat.name + ".xmp").read_text()
+
+    doc = json.loads(head.read_text())
+    doc["model"] = {"name": "resnet18", "weights_sha256": "5" * 64}
+    head.write_text(json.dumps(doc))
+    other = photos / "other cat.jpg"
+    shutil.copy(data_dir() / "segmentation" / "18.jpg", other)
+    capsys.readouterr()
+    assert main(["classify", "--config", str(config), "--write-sidecars", str(other)]) == 0
+    assert "learned with resnet18" in capsys.readouterr().err
+    record = read_sidecar(sidecar_path(other, SUFFIX))
+    assert record is not None and record["labels"] and "class" not in record["custom"]
