@@ -127,23 +127,25 @@ def logistic_embedding_only(train: dict[str, Samples], negatives: Samples) -> Pr
     return predict
 
 
-def centroid_v02(train: dict[str, Samples], negatives: Samples) -> Predict:
-    """v0.2's head: nearest centroid, leave-one-out thresholds (negatives raise them)."""
+def _centroid_parts(
+    train: dict[str, Samples], negatives: Samples
+) -> tuple[Callable[[Matrix], Matrix], Matrix]:
+    """v0.2's centroid scores and its leave-one-out thresholds (embedding only)."""
     from resnet_watch.head_training import calibrate, centroids
 
-    names = sorted(train)
-    groups = [prepare(train[n].vectors) for n in names]
+    groups = [prepare(train[n].vectors) for n in sorted(train)]
     rows = centroids(groups)
     limits = np.array(calibrate(groups, prepare(negatives.vectors)).thresholds, np.float32)
-    return _by_similarity(names, lambda x: x @ rows.T, limits)
+    return (lambda x: x @ rows.T), limits
 
 
-def nearest_example(train: dict[str, Samples], negatives: Samples) -> Predict:
-    """Several prototypes per class: the most similar example of each class decides;
-    thresholds from leave-one-out as for the centroid, on embedding + labels."""
-    names = sorted(train)
-    groups = [head_input(train[n]) for n in names]
-    negative = head_input(negatives)
+def _nearest_parts(
+    train: dict[str, Samples], negatives: Samples, inputs: Callable[[Samples], Matrix]
+) -> tuple[Callable[[Matrix], Matrix], Matrix]:
+    """Max similarity to any example of each class; thresholds from leave-one-out (each
+    example against the others) and the negatives' 95th percentile, as for the centroid."""
+    groups = [inputs(train[n]) for n in sorted(train)]
+    negative = inputs(negatives)
     limits = []
     for g in groups:
         own = g @ g.T
@@ -155,20 +157,57 @@ def nearest_example(train: dict[str, Samples], negatives: Samples) -> Predict:
     def score(x: Matrix) -> Matrix:
         return np.stack([(x @ g.T).max(axis=1) for g in groups], axis=1)
 
-    return _by_similarity(names, score, np.array(limits, np.float32), inputs=head_input)
+    return score, np.array(limits, np.float32)
 
 
-def _by_similarity(
-    names: Sequence[str],
-    score: Callable[[Matrix], Matrix],
-    limits: Matrix,
-    inputs: Callable[[Samples], Matrix] | None = None,
-) -> Predict:
+def centroid_v02(train: dict[str, Samples], negatives: Samples) -> Predict:
+    """v0.2's head: nearest centroid, leave-one-out thresholds (negatives raise them)."""
+    score, limits = _centroid_parts(train, negatives)
+    return _by_margin(sorted(train), [(score, limits, prepare)])
+
+
+def nearest_example(train: dict[str, Samples], negatives: Samples) -> Predict:
+    """Several prototypes per class: the most similar example decides (embedding only)."""
+    score, limits = _nearest_parts(train, negatives, lambda s: prepare(s.vectors))
+    return _by_margin(sorted(train), [(score, limits, prepare)])
+
+
+def nearest_example_with_labels(train: dict[str, Samples], negatives: Samples) -> Predict:
+    """The same on embedding + label ancestry (what the logistic head reads)."""
+    score, limits = _nearest_parts(train, negatives, head_input)
+    return _by_margin(sorted(train), [(score, limits, None)])
+
+
+def centroid_or_nearest(train: dict[str, Samples], negatives: Samples) -> Predict:
+    """A class when its centroid OR its nearest example is above that one's threshold
+    (the larger margin decides between classes); embedding only."""
+    parts = [
+        (*_centroid_parts(train, negatives), prepare),
+        (*_nearest_parts(train, negatives, lambda s: prepare(s.vectors)), prepare),
+    ]
+    return _by_margin(sorted(train), parts)
+
+
+Part = tuple[Callable[[Matrix], Matrix], Matrix, Callable[[Matrix], Matrix] | None]
+
+
+def _by_margin(names: Sequence[str], parts: Sequence[Part]) -> Predict:
+    """Per row, each class's best margin over its thresholds across ``parts`` (score
+    function, thresholds, and how rows are prepared: ``prepare`` on the embedding, or None
+    for ``head_input``). One part: the best-scoring class when at or above its threshold;
+    several: the class with the largest non-negative margin; else None."""
+
     def predict(s: Samples) -> list[str | None]:
-        x = inputs(s) if inputs is not None else prepare(s.vectors)
-        scores = score(x)
-        best = scores.argmax(axis=1)
-        ok = scores[np.arange(len(best)), best] >= limits[best]
+        margins = []
+        for score, limits, prep in parts:
+            x = prep(s.vectors) if prep is not None else head_input(s)
+            margins.append(score(x) - limits[None, :])
+        if len(parts) == 1:  # as Head.match: the best-scoring class, if above its threshold
+            best = (margins[0] + parts[0][1][None, :]).argmax(axis=1)
+        else:  # OR: any class above a threshold; the largest margin decides between them
+            best = np.max(np.stack(margins), axis=0).argmax(axis=1)
+        best_margin = np.max(np.stack(margins), axis=0)
+        ok = best_margin[np.arange(len(best)), best] >= 0
         return [names[b] if keep else None for b, keep in zip(best, ok, strict=True)]
 
     return predict
@@ -177,7 +216,9 @@ def _by_similarity(
 METHODS: dict[str, Method] = {
     "logistic regression, embedding + label ancestry (the head learn builds)": product_head,
     "logistic regression, embedding only": logistic_embedding_only,
-    "nearest example (max similarity), embedding + label ancestry": nearest_example,
+    "nearest example (max similarity), embedding only": nearest_example,
+    "nearest example (max similarity), embedding + label ancestry": nearest_example_with_labels,
+    "nearest centroid OR nearest example, embedding only": centroid_or_nearest,
     "nearest centroid, embedding only (v0.2)": centroid_v02,
 }
 
