@@ -175,3 +175,19 @@ def test_classify_write_sidecars_applies_the_custom_head_of_this_model(
     assert "learned with resnet18" in capsys.readouterr().err
     record = read_sidecar(sidecar_path(other, SUFFIX))
     assert record is not None and record["labels"] and "class" not in record["custom"]
+
+
+def test_learn_without_negatives_keeps_the_centroid_head_and_says_what_helps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No _none folder: the head file is the nearest-centroid kind, and learn says that
+    5+ photos of none of the classes give the better head."""
+    examples = make_examples(tmp_path / "examples")
+    shutil.rmtree(examples / "_none")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model": {"weights_dir": str(tmp_path / "w")}}))
+    out_path = tmp_path / "head.json"
+    assert main(["learn", "--config", str(config), str(examples), "--out", str(out_path)]) == 0
+    out = capsys.readouterr().out
+    assert "nearest centroid, thresholds Cats" in out and "5+ photos" in out
+    assert json.loads(out_path.read_text())["method"].startswith("nearest-centroid")
