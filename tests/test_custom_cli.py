@@ -191,3 +191,29 @@ def test_learn_without_negatives_keeps_the_centroid_head_and_says_what_helps(
     out = capsys.readouterr().out
     assert "nearest centroid, thresholds Cats" in out and "5+ photos" in out
     assert json.loads(out_path.read_text())["method"].startswith("nearest-centroid")
+
+
+def test_learn_evaluate_scores_a_held_out_folder_per_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """learn EXAMPLES --evaluate HELDOUT prints precision/recall per class and the share of
+    HELDOUT/_none photos given no class."""
+    examples = make_examples(tmp_path / "examples")
+    held = tmp_path / "held"
+    picks = {
+        "Cats": [data_dir() / "segmentation" / f"{i}.jpg" for i in (12, 17)],
+        "Streets": [data_dir() / "enhancement" / f"{i}.jpg" for i in (64, 66)],
+        "_none": [ai_benchmark_photos()[i] for i in (36, 65)],  # a piano, an old car
+    }
+    for name, photos in picks.items():
+        (held / name).mkdir(parents=True)
+        for photo in photos:
+            shutil.copy(photo, held / name / photo.name)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model": {"weights_dir": str(tmp_path / "w")}}))
+    args = ["learn", "--config", str(config), str(examples), "--out", str(tmp_path / "h.json")]
+    assert main([*args, "--evaluate", str(held)]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert rows["Cats"][1:5] == ["100.0%", "100.0%", "2", "2"]
+    assert rows["Streets"][1:5] == ["100.0%", "100.0%", "2", "2"]
+    assert rows["none-of-the-classes"][-3:] == ["100.0%", "of", "2"]
