@@ -177,6 +177,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.write_sidecars:
         # The daemon's own tagging path: same store settings, same tags, albums and XMP, so
         # a sidecar written here is one the daemon treats as done, rightly.
+        from resnet_watch.custom_cli import checked_tagger
         from resnet_watch.extras import build_extras
         from resnet_watch.logs import get_logger
         from resnet_watch.store import SidecarStore, StoreSettings
@@ -188,11 +189,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 retries=cfg.pipeline.retries,
                 backoff_seconds=cfg.pipeline.retry_backoff_seconds,
                 reclassify_on_model_change=cfg.model.reclassify_on_change,
+                keep_embeddings=cfg.custom.keep_embeddings,
             ),
             classifier.info,
             get_logger("resnet_watch.images"),
             enrich=enrich,
             write_extras=write_extras,
+            customize=checked_tagger(cfg, classifier.info).fields,
         )
     results: dict[Path, Outcome] = {}
 

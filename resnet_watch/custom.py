@@ -18,6 +18,7 @@ from typing import Any
 
 from resnet_watch.embedding import decode
 from resnet_watch.errors import HeadError
+from resnet_watch.head_input import labels_from_record
 from resnet_watch.heads import Head, load_head
 from resnet_watch.screenshots import SCREENSHOTS_ALBUM, screenshot_evidence
 
@@ -87,7 +88,7 @@ class CustomTagger:
         embedding = decode(record.get("embedding"))
         if head is not None and embedding is not None:
             if embedding.matches(head.model, head.weights_sha256):
-                match = head.match(embedding.vector)
+                match = head.match(embedding.vector, labels_from_record(record))
                 custom["head_created_at"] = head.created_at
             else:
                 custom["needs_model"] = embedding.model

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from resnet_watch.config import Config, load_config
 
-__all__ = ["add_parsers", "custom_tagger", "report_stale_embeddings"]
+__all__ = ["add_parsers", "checked_tagger", "custom_tagger", "report_stale_embeddings"]
 
 RECOMMENDED_EXAMPLES = 5
 
@@ -72,6 +72,19 @@ def custom_tagger(cfg: Config) -> Any:
     return tagger
 
 
+def checked_tagger(cfg: Config, info: Any) -> Any:
+    """A CustomTagger with the configured head checked against ``info`` (the model about to
+    classify, for ``classify --write-sidecars``): a head for another model is refused on
+    stderr, as the daemon does, and custom classes stay off; screenshots still apply."""
+    from resnet_watch.custom import CustomTagger
+
+    tagger = CustomTagger(tag_group=cfg.custom.tag_group, screenshots=cfg.custom.screenshots)
+    status = tagger.load(cfg.custom.head, info.name, info.weights_sha256)
+    if status.error:
+        print(f"resnet-watch: {status.error}; no custom classes", file=sys.stderr)
+    return tagger
+
+
 def report_stale_embeddings(cfg: Config, tagger: Any) -> None:
     """After ``reindex``: which images the custom head cannot judge without the model."""
     from resnet_watch.relabel import relabel_library
@@ -94,8 +107,10 @@ def cmd_learn(args: argparse.Namespace) -> int:
         from resnet_watch.custom_eval import run_packaged_evaluation
 
         return run_packaged_evaluation(_classifier(cfg, args.model), sys.stdout)
-    from resnet_watch.heads import save_head, train_head
-    from resnet_watch.learn import embed_paths, evaluate_head, example_folders
+    from resnet_watch.head_input import Samples
+    from resnet_watch.head_training import FOLDS
+    from resnet_watch.heads import LOGISTIC, MIN_NEGATIVES, save_head, train_head
+    from resnet_watch.learn import embed_samples, evaluate_head, example_folders
 
     classes, negatives = example_folders(Path(args.examples))
     for name, photos in classes.items():
@@ -111,17 +126,21 @@ def cmd_learn(args: argparse.Namespace) -> int:
         done[0] += n
         bar.show(done[0])
 
-    vectors = embed_paths(classifier, paths, suffix=cfg.sidecar.suffix, progress=step)
+    samples = embed_samples(classifier, paths, suffix=cfg.sidecar.suffix, progress=step)
     bar.close()
+
+    def part(start: int, stop: int) -> Samples:
+        return Samples(samples.vectors[start:stop], samples.labels[start:stop])
+
     examples, at = {}, 0
     for name in sorted(classes):
-        examples[name] = vectors[at : at + len(classes[name])]
+        examples[name] = part(at, at + len(classes[name]))
         at += len(classes[name])
     head, cal = train_head(
         examples,
         model=info.name,
         weights_sha256=info.weights_sha256,
-        negatives=vectors[at:] if negatives else None,
+        negatives=part(at, len(paths)) if negatives else None,
     )
     out = Path(args.out) if args.out else cfg.custom.head
     if out is None:
@@ -132,22 +151,37 @@ def cmd_learn(args: argparse.Namespace) -> int:
     print(f"learned {len(head.classes)} classes for {info.name}: {counts}")
     if negatives:
         print(f"  negatives (_none): {len(negatives)}")
-    limits = ", ".join(f"{n} {t:.3f}" for n, t in zip(head.classes, head.thresholds, strict=True))
-    print(f"  thresholds {limits} (leave-one-out recall {cal.loo_recall:.0%}", end="")
+    if head.method == LOGISTIC:
+        print(
+            "  logistic regression on embeddings + label ancestry, a class at probability "
+            f">= {head.thresholds[0]:.2f} ({FOLDS}-fold recall {cal.loo_recall:.0%}",
+            end="",
+        )
+    else:
+        limits = ", ".join(
+            f"{n} {t:.3f}" for n, t in zip(head.classes, head.thresholds, strict=True)
+        )
+        print(f"  nearest centroid, thresholds {limits} (leave-one-out recall ", end="")
+        print(f"{cal.loo_recall:.0%}", end="")
     if cal.negatives_rejected is not None:
         print(f", negatives rejected {cal.negatives_rejected:.0%}", end="")
     print(")")
     if not cal.separable:
         print("  warning: some _none photos look like your classes; add more examples")
+    if len(negatives) < MIN_NEGATIVES:
+        print(
+            f"  note: with {MIN_NEGATIVES}+ photos in {args.examples}/_none (photos that are none "
+            "of your classes) learn fits a head that rejects unrelated photos much better"
+        )
     print(f"  wrote {out}; a running daemon picks it up on SIGHUP (systemctl reload resnet-watch)")
     if args.evaluate:
         held, truth = example_folders(Path(args.evaluate))
         held_vectors = {
-            name: embed_paths(classifier, photos, suffix=cfg.sidecar.suffix)
+            name: embed_samples(classifier, photos, suffix=cfg.sidecar.suffix)
             for name, photos in held.items()
         }
         if truth:
-            held_vectors["_none"] = embed_paths(classifier, truth, suffix=cfg.sidecar.suffix)
+            held_vectors["_none"] = embed_samples(classifier, truth, suffix=cfg.sidecar.suffix)
         for line in evaluate_head(head, held_vectors).lines():
             print(line)
     if args.apply:

@@ -346,9 +346,14 @@ class Daemon:
                     get_logger("resnet_watch.images"),
                     enrich=self._enrich,
                     write_extras=self._write_extras,
+                    customize=self.custom.fields if self.custom is not None else None,
                 )
                 sinks[info] = self._observed(store.sink)
-            self.model_info = info
+            if info != self.model_info:
+                # the custom head is checked against the model the workers run, known only
+                # from their replies: (re)load it when that model first shows or changes
+                self.model_info = info
+                self._load_head(self.cfg)
             return sinks[info]
 
         for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
@@ -363,6 +368,7 @@ class Daemon:
         self.pipeline = dispatcher
         dispatcher.start()
         self.model_info = dispatcher.model
+        self._load_head(cfg)
         self.watcher = Watcher(
             _watch_settings(cfg),
             dispatcher.submit,

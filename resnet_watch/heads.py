@@ -1,15 +1,9 @@
-"""A custom-class head: nearest centroid on power-normalized, unit-length embeddings, with
-an open-set threshold per class, saved as one small JSON file with its manifest.
+"""A custom-class head: the classes learned from example folders, saved as one small JSON
+file with its manifest, and applied to one image's embedding and labels.
 
-Why nearest centroid: with 5-50 examples per class it has nothing to overfit and trains in
-microseconds; ``resnet-watch learn --evaluate`` measured it against logistic regression on
-the same photos (README, "Your own categories"). Features are square-rooted first (they are
-post-ReLU activations, a few large values dominate cosine otherwise: measured, it helps).
-
-Thresholds come from leave-one-out, per class, because a tight class ("my cat") and a loose
-one ("birds") live at different similarities: each example is scored against its class's
-centroid computed without it (what a new photo of that class looks like) and each ``_none``
-negative against every centroid. A photo below its best class's threshold gets no class.
+Two kinds (``head_training`` says why each): logistic regression on embedding + label
+ancestry when the user gave ``_none`` examples, nearest centroid on the embedding when not.
+File format version 2 names the kind; version-1 files (nearest centroid, v0.2) still load.
 """
 
 from __future__ import annotations
@@ -18,8 +12,8 @@ import base64
 import binascii
 import datetime as dt
 import json
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,67 +21,75 @@ import numpy as np
 import numpy.typing as npt
 
 from resnet_watch import fsutil
-from resnet_watch.embedding import normalize
 from resnet_watch.errors import HeadError
+from resnet_watch.head_input import (
+    SEMANTIC_TOP,
+    SEMANTIC_WEIGHT,
+    LabelScores,
+    Samples,
+    head_input,
+    prepare,
+    vocabulary_sha256,
+)
+from resnet_watch.head_training import (
+    PROBABILITY,
+    Calibration,
+    calibrate,
+    centroids,
+    cross_validate,
+    fit_logistic,
+)
+from resnet_watch.softmax_regression import SoftmaxModel, probabilities
 
 __all__ = [
+    "CENTROID",
     "FORMAT",
+    "LOGISTIC",
+    "MIN_NEGATIVES",
+    "NONE_CLASS",
     "Calibration",
     "Head",
     "Match",
-    "calibrate",
     "load_head",
+    "prepare",
     "save_head",
     "train_head",
 ]
 
 FORMAT = "resnet-watch-head"
-VERSION = 1
+VERSION = 2  # 1: nearest centroid only (v0.2); 2: adds "method" and the logistic head
 NONE_CLASS = "_none"
-RECALL_QUANTILE = 0.0  # the least typical example still counts (10 examples: quantiles are noisy)
-NEGATIVE_QUANTILE = 0.95  # with negatives: reject at least ~95% of them
+CENTROID = "nearest-centroid-cosine-sqrt"
+LOGISTIC = "logistic-regression"
+MIN_NEGATIVES = 5  # fewer _none examples cannot describe "none of these": centroid head
 Matrix = npt.NDArray[np.float32]
 
 
 @dataclass(frozen=True)
 class Match:
     name: str
-    score: float  # cosine to the class centroid, -1..1
-
-
-@dataclass(frozen=True)
-class Calibration:
-    """Leave-one-out figures the thresholds were chosen from (also in the manifest)."""
-
-    thresholds: tuple[float, ...]  # per class
-    positive_hits: tuple[bool, ...]  # each example: own class best and above its threshold
-    negative_rejected: tuple[bool, ...]  # each _none example: below every class threshold
-    separable: bool  # False when keeping 95% of negatives out costs more than 20% recall
-
-    @property
-    def loo_recall(self) -> float:
-        return sum(self.positive_hits) / max(1, len(self.positive_hits))
-
-    @property
-    def negatives_rejected(self) -> float | None:
-        if not self.negative_rejected:
-            return None
-        return sum(self.negative_rejected) / len(self.negative_rejected)
+    score: float  # centroid: cosine to the class centroid; logistic: probability 0..1
 
 
 @dataclass(frozen=True)
 class Head:
-    """Class names, their unit-length centroids, the threshold and the manifest."""
+    """Class names, the learned rows, a threshold per class and the manifest.
+
+    ``rows``: unit centroids (one per class) for the centroid head; the coefficients of
+    each class then ``_none`` for the logistic head, whose ``intercept`` goes with them."""
 
     classes: tuple[str, ...]
-    centroids: Matrix  # (classes, dim), unit rows in the power-normalized space
-    thresholds: tuple[float, ...]  # per class, cosine
+    rows: Matrix
+    thresholds: tuple[float, ...]  # per class: cosine (centroid) or probability (logistic)
     model: str
     weights_sha256: str
     examples: Mapping[str, int]
     negatives: int = 0
     created_at: str = ""
     loo: Mapping[str, Any] = field(default_factory=dict)
+    method: str = CENTROID
+    intercept: Matrix | None = None
+    semantic_weight: float = 0.0
 
     def check_model(self, model: str, weights_sha256: str, *, source: str = "the head") -> None:
         """Raise HeadError, saying what to do, when the head belongs to another model."""
@@ -99,115 +101,125 @@ class Head:
             "would be meaningless; run `resnet-watch learn` again on your example folders"
         )
 
-    def scores(self, vectors: Matrix) -> Matrix:
-        """Cosine of each row of ``vectors`` with each class centroid."""
-        return np.asarray(prepare(vectors) @ self.centroids.T, np.float32)
+    def scores(self, samples: Samples) -> Matrix:
+        """Per row, each class's score (cosine or probability; no ``_none`` column)."""
+        if self.method == LOGISTIC:
+            model = SoftmaxModel(self.rows, self._intercept())
+            x = head_input(samples, self.semantic_weight)
+            return probabilities(model, x)[:, : len(self.classes)]
+        return np.asarray(prepare(samples.vectors) @ self.rows.T, np.float32)
 
-    def match(self, vector: Matrix) -> Match | None:
-        """The best class for one embedding, or None when below that class's threshold."""
-        row = self.scores(vector)[0]
+    def match(self, vector: Matrix, labels: LabelScores = ()) -> Match | None:
+        """The class for one image (its embedding and, for the logistic head, its top
+        labels), or None when no class reaches its threshold or ``_none`` is likelier."""
+        samples = Samples(np.atleast_2d(vector), (tuple(labels),))
+        row = self.scores(samples)[0]
         best = int(np.argmax(row))
         score = float(row[best])
         return Match(self.classes[best], score) if score >= self.thresholds[best] else None
 
-
-def prepare(vectors: Matrix) -> Matrix:
-    """Square root (of the non-negative part), then unit length: the space heads work in."""
-    return normalize(np.sqrt(np.maximum(np.atleast_2d(vectors), 0.0)).astype(np.float32))
-
-
-def _centroids(groups: Sequence[Matrix]) -> Matrix:
-    return normalize(np.stack([g.mean(axis=0) for g in groups]))
+    def _intercept(self) -> Matrix:
+        if self.intercept is None:
+            return np.zeros(len(self.rows), np.float32)
+        return self.intercept
 
 
-def calibrate(groups: Sequence[Matrix], negatives: Matrix | None = None) -> Calibration:
-    """Leave-one-out scores and a threshold per class for ``groups`` (prepared vectors)."""
-    sums = [g.sum(axis=0) for g in groups]
-    full = _centroids(groups)
-    own: list[list[float]] = []
-    best_is_own: list[list[bool]] = []
-    for k, members in enumerate(groups):
-        scores, wins = [], []
-        for row in members:
-            centroids = full.copy()
-            if len(members) > 1:
-                centroids[k] = normalize(sums[k] - row)[0]
-            cos = centroids @ row
-            scores.append(float(cos[k]))
-            wins.append(int(np.argmax(cos)) == k)
-        own.append(scores)
-        best_is_own.append(wins)
-    negative = full @ negatives.T if negatives is not None and len(negatives) else None
-    thresholds, separable = [], True
-    for k, scores in enumerate(own):
-        keep = float(np.quantile(scores, RECALL_QUANTILE))
-        if negative is None:
-            thresholds.append(keep)
-            continue
-        reject = float(np.quantile(negative[k], NEGATIVE_QUANTILE))
-        separable = separable and reject <= float(np.quantile(scores, 0.2))
-        # both satisfied: stay between them; else rejecting wins (a wrong tag is worse)
-        thresholds.append((reject + keep) / 2 if reject <= keep else reject + 1e-4)
-    hits = tuple(
-        win and score >= thresholds[k]
-        for k in range(len(groups))
-        for score, win in zip(own[k], best_is_own[k], strict=True)
-    )
-    rejected: tuple[bool, ...] = ()
-    if negative is not None:
-        limits = np.array(thresholds, np.float32)[:, None]
-        below = np.min(limits - negative, axis=0) > 0
-        rejected = tuple(bool(x) for x in np.atleast_1d(below).tolist())
-    return Calibration(tuple(round(t, 6) for t in thresholds), hits, rejected, separable)
+def _as_samples(value: Samples | Matrix) -> Samples:
+    return value if isinstance(value, Samples) else Samples(np.atleast_2d(value))
 
 
 def train_head(
-    examples: Mapping[str, Matrix],
+    examples: Mapping[str, Samples | Matrix],
     *,
     model: str,
     weights_sha256: str,
-    negatives: Matrix | None = None,
+    negatives: Samples | Matrix | None = None,
+    figures: bool = True,
 ) -> tuple[Head, Calibration]:
-    """Fit centroids for each class in ``examples`` and calibrate the threshold."""
+    """Learn the classes in ``examples``: logistic regression when there are at least
+    ``MIN_NEGATIVES`` negatives, else nearest centroid with leave-one-out thresholds.
+    ``figures=False`` skips the logistic head's cross-validation (evaluations that
+    re-draw the examples many times need only the head)."""
     names = tuple(sorted(examples))
     if not names:
         raise HeadError("no classes: make one folder of example photos per class")
-    groups = [prepare(np.asarray(examples[n], np.float32)) for n in names]
-    cal = calibrate(groups, None if negatives is None else prepare(negatives))
-    loo = {"recall": round(cal.loo_recall, 4), "separable": cal.separable}
-    if cal.negatives_rejected is not None:
-        loo["negatives_rejected"] = round(cal.negatives_rejected, 4)
+    groups = [_as_samples(examples[n]) for n in names]
+    none = _as_samples(negatives) if negatives is not None and len(negatives) else None
+    common: dict[str, Any] = {
+        "classes": names,
+        "model": model,
+        "weights_sha256": weights_sha256,
+        "examples": {n: len(g) for n, g in zip(names, groups, strict=True)},
+        "negatives": 0 if none is None else len(none),
+        "created_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    if none is not None and len(none) >= MIN_NEGATIVES:
+        inputs = [head_input(g) for g in groups]
+        negative_inputs = head_input(none)
+        fitted = fit_logistic(inputs, negative_inputs)
+        cal = (
+            cross_validate(inputs, negative_inputs)
+            if figures
+            else Calibration(tuple(PROBABILITY for _ in names), (), (), True)
+        )
+        head = Head(
+            rows=fitted.coef,
+            intercept=fitted.intercept,
+            thresholds=cal.thresholds,
+            method=LOGISTIC,
+            semantic_weight=SEMANTIC_WEIGHT,
+            loo=_figures(cal, "cross_validation"),
+            **common,
+        )
+        return head, cal
+    prepared = [prepare(g.vectors) for g in groups]
+    cal = calibrate(prepared, None if none is None else prepare(none.vectors))
     head = Head(
-        classes=names,
-        centroids=_centroids(groups),
-        thresholds=cal.thresholds,
-        model=model,
-        weights_sha256=weights_sha256,
-        examples={n: len(g) for n, g in zip(names, groups, strict=True)},
-        negatives=0 if negatives is None else len(negatives),
-        created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        loo=loo,
+        rows=centroids(prepared), thresholds=cal.thresholds, loo=_figures(cal, ""), **common
     )
     return head, cal
 
 
+def _figures(cal: Calibration, kind: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"recall": round(cal.loo_recall, 4), "separable": cal.separable}
+    if cal.negatives_rejected is not None:
+        out["negatives_rejected"] = round(cal.negatives_rejected, 4)
+    if kind:
+        out["kind"] = f"{kind}, 5 folds"
+    return out
+
+
+def _b64(matrix: Matrix) -> str:
+    return base64.b64encode(np.ascontiguousarray(matrix, "<f4").tobytes()).decode("ascii")
+
+
 def save_head(head: Head, path: Path) -> None:
     """Write the head atomically (a daemon may be reading it on SIGHUP)."""
-    centroids = np.ascontiguousarray(head.centroids, "<f4")
-    doc = {
+    doc: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
+        "method": head.method,
         "classes": list(head.classes),
         "model": {"name": head.model, "weights_sha256": head.weights_sha256},
-        "method": "nearest-centroid-cosine-sqrt",
         "thresholds": dict(zip(head.classes, head.thresholds, strict=True)),
         "examples": dict(head.examples),
         "negatives": head.negatives,
         "created_at": head.created_at,
         "leave_one_out": dict(head.loo),
-        "dim": int(centroids.shape[1]),
-        "centroids": base64.b64encode(centroids.tobytes()).decode("ascii"),
+        "dim": int(head.rows.shape[1]),
+        "rows": len(head.rows),
+        "centroids": _b64(head.rows),  # the name v1 used; logistic: coefficients
     }
+    if head.method == LOGISTIC:
+        doc["intercept"] = [float(v) for v in head._intercept()]
+        doc["input"] = {
+            "embedding": "sqrt, unit length",
+            "labels": {
+                "top": SEMANTIC_TOP,
+                "weight": head.semantic_weight,
+                "vocabulary_sha256": vocabulary_sha256(),
+            },
+        }
     data = json.dumps(doc, indent=2).encode() + b"\n"
     try:
         fsutil.atomic_write_bytes(path, data, 0o644)
@@ -216,7 +228,7 @@ def save_head(head: Head, path: Path) -> None:
 
 
 def load_head(path: Path) -> Head:
-    """Read a head file; HeadError names the file and what is wrong with it."""
+    """Read a head file (version 1 or 2); HeadError names the file and what is wrong."""
     try:
         doc = json.loads(path.read_bytes())
     except FileNotFoundError:
@@ -225,16 +237,24 @@ def load_head(path: Path) -> Head:
         raise HeadError(f"{path}: not a readable head file: {exc}") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise HeadError(f"{path}: not a resnet-watch head file")
-    if doc.get("version") != VERSION:
-        raise HeadError(f"{path}: head version {doc.get('version')!r}, expected {VERSION}")
+    version = doc.get("version")
+    if version not in (1, VERSION):
+        raise HeadError(
+            f"{path}: head version {version!r}; this resnet-watch reads versions 1 and "
+            f"{VERSION}: run `resnet-watch learn` again with this version"
+        )
+    method = str(doc.get("method", CENTROID)) if version == VERSION else CENTROID
+    if method not in (CENTROID, LOGISTIC):
+        raise HeadError(f"{path}: unknown head method {method!r}")
     try:
         classes = tuple(str(c) for c in doc["classes"])
         dim = int(doc["dim"])
+        n_rows = int(doc.get("rows", len(classes)))
         raw = base64.b64decode(doc["centroids"], validate=True)
-        centroids = np.frombuffer(raw, "<f4").astype(np.float32).reshape(len(classes), dim)
-        return Head(
+        rows = np.frombuffer(raw, "<f4").astype(np.float32).reshape(n_rows, dim)
+        head = Head(
             classes=classes,
-            centroids=centroids,
+            rows=rows,
             thresholds=tuple(float(doc["thresholds"][c]) for c in classes),
             model=str(doc["model"]["name"]),
             weights_sha256=str(doc["model"]["weights_sha256"]),
@@ -242,6 +262,26 @@ def load_head(path: Path) -> Head:
             negatives=int(doc.get("negatives", 0)),
             created_at=str(doc.get("created_at", "")),
             loo=dict(doc.get("leave_one_out") or {}),
+            method=method,
         )
+        if method == LOGISTIC:
+            return _logistic_parts(head, doc, path)
+        if n_rows != len(classes):
+            raise ValueError(f"{n_rows} centroids for {len(classes)} classes")
+        return head
     except (KeyError, TypeError, ValueError, binascii.Error) as exc:
         raise HeadError(f"{path}: damaged head file: {exc}") from None
+
+
+def _logistic_parts(head: Head, doc: Mapping[str, Any], path: Path) -> Head:
+    """The intercept and input settings of a logistic head; its label columns must be ours."""
+    labels = doc["input"]["labels"]
+    if labels["vocabulary_sha256"] != vocabulary_sha256() or int(labels["top"]) != SEMANTIC_TOP:
+        raise HeadError(
+            f"{path}: learned on another label vocabulary (an older or newer resnet-watch): "
+            "run `resnet-watch learn` again"
+        )
+    intercept = np.asarray([float(v) for v in doc["intercept"]], np.float32)
+    if len(head.rows) != len(head.classes) + 1 or len(intercept) != len(head.rows):
+        raise ValueError(f"{len(head.rows)} rows for {len(head.classes)} classes + _none")
+    return replace(head, intercept=intercept, semantic_weight=float(labels["weight"]))

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from resnet_watch.embedding import decode
 from resnet_watch.errors import HeadError, ImageError
+from resnet_watch.head_input import SEMANTIC_TOP, LabelScores, Samples, labels_from_record
 from resnet_watch.heads import NONE_CLASS, Head
 from resnet_watch.models.photos import IMAGE_SUFFIXES, load_batch
 from resnet_watch.models.spec import Classifier
@@ -25,6 +26,7 @@ __all__ = [
     "ClassScore",
     "Evaluation",
     "embed_paths",
+    "embed_samples",
     "evaluate_head",
     "example_folders",
 ]
@@ -59,6 +61,38 @@ def example_folders(root: Path) -> tuple[dict[str, list[Path]], list[Path]]:
     return classes, negatives
 
 
+def embed_samples(
+    classifier: Classifier,
+    paths: Sequence[Path],
+    *,
+    suffix: str | None = ".resnet-watch.json",
+    batch: int = 8,
+    progress: Callable[[int], None] | None = None,
+) -> Samples:
+    """One feature vector and the top labels per photo: from its sidecar when this model
+    made one, else run the model (always, with ``suffix=None``)."""
+    info = classifier.info
+    rows: list[Matrix | None] = []
+    labels: list[LabelScores] = []
+    for path in paths:
+        record = (read_sidecar(sidecar_path(path, suffix)) if suffix else None) or {}
+        stored = decode(record.get("embedding"))
+        ok = stored is not None and stored.matches(info.name, info.weights_sha256)
+        rows.append(stored.vector if ok and stored is not None else None)
+        labels.append(labels_from_record(record) if ok else ())
+    todo = [i for i, row in enumerate(rows) if row is None]
+    for start in range(0, len(todo), batch):
+        chunk = todo[start : start + batch]
+        arrays = np.concatenate([_load_one(paths[i], classifier) for i in chunk])
+        for i, pred in zip(chunk, classifier.classify(arrays, SEMANTIC_TOP), strict=True):
+            rows[i] = np.asarray(pred.features, np.float32)
+            labels[i] = tuple((lab.index, lab.score) for lab in pred.labels)
+        if progress is not None:
+            progress(len(chunk))
+    vectors = np.stack([r for r in rows if r is not None]).astype(np.float32)
+    return Samples(vectors, tuple(labels))
+
+
 def embed_paths(
     classifier: Classifier,
     paths: Sequence[Path],
@@ -67,24 +101,8 @@ def embed_paths(
     batch: int = 8,
     progress: Callable[[int], None] | None = None,
 ) -> Matrix:
-    """One feature vector per photo: from its sidecar when this model made one, else run
-    the model (always, with ``suffix=None``)."""
-    info = classifier.info
-    rows: list[Matrix | None] = []
-    for path in paths:
-        record = (read_sidecar(sidecar_path(path, suffix)) if suffix else None) or {}
-        stored = decode(record.get("embedding"))
-        ok = stored is not None and stored.matches(info.name, info.weights_sha256)
-        rows.append(stored.vector if ok and stored is not None else None)
-    todo = [i for i, row in enumerate(rows) if row is None]
-    for start in range(0, len(todo), batch):
-        chunk = todo[start : start + batch]
-        arrays = np.concatenate([_load_one(paths[i], classifier) for i in chunk])
-        for i, pred in zip(chunk, classifier.classify(arrays, 1), strict=True):
-            rows[i] = np.asarray(pred.features, np.float32)
-        if progress is not None:
-            progress(len(chunk))
-    return np.stack([r for r in rows if r is not None]).astype(np.float32)
+    """Only the feature vectors of ``embed_samples`` (near-duplicates need no labels)."""
+    return embed_samples(classifier, paths, suffix=suffix, batch=batch, progress=progress).vectors
 
 
 def _load_one(path: Path, classifier: Classifier) -> Matrix:
@@ -137,14 +155,15 @@ def score_predictions(
     return Evaluation(tuple(rows), len(negatives), rejected)
 
 
-def evaluate_head(head: Head, held_out: Mapping[str, Matrix]) -> Evaluation:
-    """Precision/recall of ``head`` on held-out embeddings per true class (``_none``
-    for photos of none of the classes)."""
+def evaluate_head(head: Head, held_out: Mapping[str, Samples | Matrix]) -> Evaluation:
+    """Precision/recall of ``head`` on held-out photos per true class (``_none`` for
+    photos of none of the classes)."""
     truth: list[str] = []
     predicted: list[str | None] = []
-    for name, vectors in held_out.items():
-        for row in np.atleast_2d(vectors):
-            match = head.match(row)
+    for name, value in held_out.items():
+        samples = value if isinstance(value, Samples) else Samples(np.atleast_2d(value))
+        for row, labels in zip(samples.vectors, samples.label_rows(), strict=True):
+            match = head.match(row, labels)
             truth.append(name)
             predicted.append(match.name if match else None)
     return score_predictions(head.classes, truth, predicted)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,7 +37,8 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         )
     )
     photos = {
-        "cat.jpg": data_dir() / "segmentation" / "20.jpg",
+        # a cat in plain view (20.jpg, backlit behind a person, is below the head's 0.5)
+        "cat.jpg": data_dir() / "segmentation" / "14.jpg",
         "street.jpg": data_dir() / "enhancement" / "64.jpg",
         "piano.jpg": ai_benchmark_photos()[36],
         "astronaut.png": shipped_photo("skimage", "data", "astronaut.png"),
@@ -131,3 +133,87 @@ def test_reindex_after_a_model_change_names_the_images_needing_the_model(
     assert str(inbox / "astronaut.png") in out
     cat = read_sidecar(sidecar_path(inbox / "cat.jpg", SUFFIX))
     assert cat is not None and "Custom/Cats" in cat["tags"]  # reindex kept custom tags
+
+
+def test_classify_write_sidecars_applies_the_custom_head_of_this_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """classify --write-sidecars tags like the daemon: the configured head's class in the
+    sidecar, tags and XMP; a head for another model is refused on stderr and no photo gets
+    a class from it (the labels are still written)."""
+    head = tmp_path / "head.json"
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "inbox": {"paths": [str(photos)]},
+                "model": {"weights_dir": str(tmp_path / "weights")},
+                "custom": {"head": str(head)},
+                "log": {"file": None},
+            }
+        )
+    )
+    examples = make_examples(tmp_path / "examples")
+    assert main(["learn", "--config", str(config), str(examples)]) == 0
+    cat = photos / "cat.jpg"
+    shutil.copy(data_dir() / "segmentation" / "17.jpg", cat)
+    assert main(["classify", "--config", str(config), "--write-sidecars", str(cat)]) == 0
+    record = read_sidecar(sidecar_path(cat, SUFFIX))
+    assert record is not None and record["custom"]["class"] == "Cats"
+    assert "Custom/Cats" in record["tags"] and "Cats" in record["albums"]
+    assert "resnet-watch/Custom/Cats" in cat.with_name(cat.name + ".xmp").read_text()
+
+    doc = json.loads(head.read_text())
+    doc["model"] = {"name": "resnet18", "weights_sha256": "5" * 64}
+    head.write_text(json.dumps(doc))
+    other = photos / "other cat.jpg"
+    shutil.copy(data_dir() / "segmentation" / "18.jpg", other)
+    capsys.readouterr()
+    assert main(["classify", "--config", str(config), "--write-sidecars", str(other)]) == 0
+    assert "learned with resnet18" in capsys.readouterr().err
+    record = read_sidecar(sidecar_path(other, SUFFIX))
+    assert record is not None and record["labels"] and "class" not in record["custom"]
+
+
+def test_learn_without_negatives_keeps_the_centroid_head_and_says_what_helps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No _none folder: the head file is the nearest-centroid kind, and learn says that
+    5+ photos of none of the classes give the better head."""
+    examples = make_examples(tmp_path / "examples")
+    shutil.rmtree(examples / "_none")
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model": {"weights_dir": str(tmp_path / "w")}}))
+    out_path = tmp_path / "head.json"
+    assert main(["learn", "--config", str(config), str(examples), "--out", str(out_path)]) == 0
+    out = capsys.readouterr().out
+    assert "nearest centroid, thresholds Cats" in out and "5+ photos" in out
+    assert json.loads(out_path.read_text())["method"].startswith("nearest-centroid")
+
+
+def test_learn_evaluate_scores_a_held_out_folder_per_class(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """learn EXAMPLES --evaluate HELDOUT prints precision/recall per class and the share of
+    HELDOUT/_none photos given no class."""
+    examples = make_examples(tmp_path / "examples")
+    held = tmp_path / "held"
+    picks = {
+        "Cats": [data_dir() / "segmentation" / f"{i}.jpg" for i in (12, 17)],
+        "Streets": [data_dir() / "enhancement" / f"{i}.jpg" for i in (64, 66)],
+        "_none": [ai_benchmark_photos()[i] for i in (36, 65)],  # a piano, an old car
+    }
+    for name, photos in picks.items():
+        (held / name).mkdir(parents=True)
+        for photo in photos:
+            shutil.copy(photo, held / name / photo.name)
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump({"model": {"weights_dir": str(tmp_path / "w")}}))
+    args = ["learn", "--config", str(config), str(examples), "--out", str(tmp_path / "h.json")]
+    assert main([*args, "--evaluate", str(held)]) == 0
+    rows = {line.split()[0]: line.split() for line in capsys.readouterr().out.splitlines()}
+    assert rows["Cats"][1:5] == ["100.0%", "100.0%", "2", "2"]
+    assert rows["Streets"][1:5] == ["100.0%", "100.0%", "2", "2"]
+    assert rows["none-of-the-classes"][-3:] == ["100.0%", "of", "2"]

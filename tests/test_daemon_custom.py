@@ -39,7 +39,8 @@ def test_foreign_head_refused_then_learned_head_loaded_on_sighup(tmp_path: Path)
         loaded = wait_until(lambda: daemon.events("custom_head_loaded"), 30, "head loaded")
         assert loaded[-1]["classes"] == ["Cats", "Streets"]
         cat = daemon.inbox / "cat.jpg"
-        shutil.copy(data_dir() / "segmentation" / "25.jpg", cat)
+        # a cat in plain view (25.jpg, a cat small in a cluttered room, is below 0.5)
+        shutil.copy(data_dir() / "segmentation" / "17.jpg", cat)
         record = wait_until(lambda: read_sidecar_json(cat), 30, "the cat's sidecar")
         assert "Custom/Cats" in record["tags"] and "Cats" in record["albums"]
         assert record["custom"]["class"] == "Cats"

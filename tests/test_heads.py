@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from resnet_watch.errors import HeadError
-from resnet_watch.heads import load_head, save_head, train_head
+from resnet_watch.heads import CENTROID, LOGISTIC, MIN_NEGATIVES, load_head, save_head, train_head
 
 SHA = "ab" * 32
 
@@ -112,3 +113,53 @@ def test_an_unwritable_head_path_is_a_clear_error(tmp_path: Path) -> None:
     head, _ = trained()
     with pytest.raises(HeadError, match="cannot write the head file"):
         save_head(head, tmp_path / "no" / "such" / "head.json")
+
+
+def test_with_negatives_the_head_is_logistic_and_round_trips(tmp_path: Path) -> None:
+    """Five or more _none examples give the logistic head; its file reloads to the same
+    decisions, and a photo like the negatives gets no class."""
+    c = centers()
+    other = np.zeros(64, np.float32)
+    other[48:] = 2.0
+    head, cal = trained(negatives=cluster(other, 10, seed=21))
+    assert head.method == LOGISTIC and cal.negatives_rejected == 1.0
+    path = tmp_path / "head.json"
+    save_head(head, path)
+    back = load_head(path)
+    assert back.method == LOGISTIC and json.loads(path.read_text())["version"] == 2
+    probes = np.concatenate([cluster(c["Rex"], 5, seed=22), cluster(other, 5, seed=23)])
+    assert [back.match(p) for p in probes] == [head.match(p) for p in probes]
+    assert [m.name if m else None for m in map(back.match, probes)] == ["Rex"] * 5 + [None] * 5
+
+
+def test_without_enough_negatives_the_head_is_the_centroid_one() -> None:
+    """Fewer than MIN_NEGATIVES _none examples cannot describe "none of these": centroid."""
+    few, _ = trained(negatives=cluster(centers()["Rex"] * 0.0 + 1.0, MIN_NEGATIVES - 1, seed=3))
+    assert few.method == CENTROID and few.negatives == MIN_NEGATIVES - 1
+
+
+def test_a_version_1_head_file_still_loads_and_decides_the_same(tmp_path: Path) -> None:
+    """A head written by v0.2 (version 1, no "method") is read as the centroid head it is."""
+    head, _ = trained()
+    path = tmp_path / "v1.json"
+    save_head(head, path)
+    doc = json.loads(path.read_text())
+    doc["version"] = 1
+    for key in ("method", "rows"):
+        doc.pop(key)
+    path.write_text(json.dumps(doc))
+    back = load_head(path)
+    probe = cluster(centers()["Boat"], 1, seed=5, spread=0.8)[0]
+    assert back.method == CENTROID and back.match(probe) == head.match(probe)
+
+
+def test_a_head_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    """An unknown head version names the versions this one reads and says to learn again."""
+    head, _ = trained()
+    path = tmp_path / "future.json"
+    save_head(head, path)
+    doc = json.loads(path.read_text())
+    doc["version"] = 3
+    path.write_text(json.dumps(doc))
+    with pytest.raises(HeadError, match=r"head version 3.*versions 1 and 2.*learn"):
+        load_head(path)

@@ -49,3 +49,23 @@ def test_a_reply_survives_json_with_labels_and_model() -> None:
         (Label(1, 281, "n02123045", "tabby", 0.75), Label(2, 282, "n02123159", "tiger cat", 0.2)),
     )
     assert Reply.from_json(json.loads(json.dumps(reply.to_json()))) == reply
+
+
+def test_a_reply_carries_the_embedding_and_old_replies_without_one_still_parse() -> None:
+    """The worker's encoded feature vector survives JSON; a reply without it is still read."""
+    import numpy as np
+
+    from resnet_watch.embedding import decode, encode
+
+    vector = np.linspace(0, 2, 1280, dtype=np.float32)
+    facts = FileFacts("a.jpg", 10, 20, "ab" * 32)
+    label = (Label(1, 281, "n02123045", "tabby", 0.75),)
+    reply = Reply("/a.jpg", "ok", facts, FAKE_INFO, "w", 1.0, 8, 8, "JPEG", label)
+    with_vector = Reply(**{**reply.__dict__, "embedding": encode(vector, FAKE_INFO)})
+    back = Reply.from_json(json.loads(json.dumps(with_vector.to_json())))
+    stored = decode(back.embedding)
+    assert stored is not None and stored.matches(FAKE_INFO.name, FAKE_INFO.weights_sha256)
+    assert float(np.abs(stored.vector - vector).max()) < 0.01
+    old = reply.to_json()
+    old.pop("embedding")
+    assert Reply.from_json(old).embedding is None

@@ -17,7 +17,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from resnet_watch.cli import main
 from resnet_watch.sidecar import validate_record
+from tests.custom_helpers import data_dir, make_examples
 from tests.daemon_helpers import (
     DaemonProcess,
     move_into,
@@ -86,6 +88,44 @@ def test_worker_with_real_model_tags_a_cat_the_watcher_writes_sidecar_and_xmp(
     loads = [e for e in _events(worker.log_file) if e.get("event") == "worker_model_loaded"]
     assert len(loads) == 1, loads
     assert [e["path"] for e in w.events("image_classified")].count(str(cat)) == 1
+
+
+def test_a_workers_photo_gets_its_embedding_and_the_watchers_custom_class(
+    tmp_path: Path, redis_server: RedisServer, cleanup: list[DaemonProcess | WorkerProcess]
+) -> None:
+    """A photo classified by a remote worker has the embedding in the watcher's sidecar
+    and the custom class of the watcher's head (tag, album, XMP); its exact copy is found
+    by `dupes` from those sidecars."""
+    head = tmp_path / "head.json"
+    w = watcher(tmp_path, redis_server.url)
+    w.config.write_text(w.config.read_text() + yaml.safe_dump({"custom": {"head": str(head)}}))
+    examples = make_examples(tmp_path / "examples")
+    assert main(["learn", "--config", str(w.config), str(examples), "--out", str(head)]) == 0
+    w.start()
+    cleanup.append(w)
+    worker = WorkerProcess(tmp_path, "worker", redis_server.url).start()
+    cleanup.append(worker)
+    cat = w.inbox / "cat.jpg"
+    shutil.copy(data_dir() / "segmentation" / "17.jpg", cat)
+    record = wait_until(lambda: read_sidecar_json(cat), 120, "the cat's sidecar")
+    # checked against the workers' model once the first reply names it
+    assert w.events("custom_head_loaded")[-1]["classes"] == ["Cats", "Streets"]
+    assert record["embedding"]["model"] == "efficientnet_lite0"
+    assert record["embedding"]["weights_sha256"] == record["model"]["weights_sha256"]
+    assert record["custom"]["class"] == "Cats" and "Custom/Cats" in record["tags"]
+    assert "Cats" in record["albums"]
+    assert "resnet-watch|Custom|Cats" in cat.with_name(cat.name + ".xmp").read_text()
+    copy = w.inbox / "cat again.jpg"
+    shutil.copy(cat, copy)
+    wait_until(lambda: read_sidecar_json(copy), 60, "the copy's sidecar")
+    result = subprocess.run(
+        [sys.executable, "-m", "resnet_watch", "dupes", "--config", str(w.config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "exact (2 images" in result.stdout and str(copy) in result.stdout
 
 
 def _events(log: Path) -> list[dict[str, object]]:

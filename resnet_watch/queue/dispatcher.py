@@ -34,6 +34,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from resnet_watch.embedding import decode
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.pipeline import (
     Classified,
@@ -422,6 +426,7 @@ class QueueDispatcher:
                         reply.format,
                         list(reply.labels),
                         reply.elapsed_ms,
+                        features=_features(reply),
                     )
                     self._emit(out, reply.model, release=False)
             elif reply.status == "failed":
@@ -481,3 +486,11 @@ class QueueDispatcher:
     def _still_wanted(self, path: Path) -> bool:
         with self._lock:
             return self._accepting and path not in self._active
+
+
+def _features(reply: Reply) -> npt.NDArray[np.float32] | None:
+    """The worker's feature vector, when it sent one made by the model it names."""
+    stored = decode(reply.embedding)
+    if stored is None or reply.model is None:
+        return None
+    return stored.vector if stored.matches(reply.model.name, reply.model.weights_sha256) else None

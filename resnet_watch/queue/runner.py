@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resnet_watch.embedding import encode
 from resnet_watch.errors import ImageError
 from resnet_watch.imaging import ImageLimits, preprocess, read_image
 from resnet_watch.models.spec import Classifier, ModelInfo
@@ -155,7 +156,8 @@ class TaskRunner:
         try:
             decoded = read_image(local, self._settings.limits, model.preprocess.resize_short)
             array = preprocess(decoded.image, model.preprocess)
-            labels = model.predict(array[None], self._settings.top_k)[0]
+            prediction = model.classify(array[None], self._settings.top_k)[0]
+            labels = prediction.labels
         except ImageError as exc:
             kind, message = exc.kind, str(exc)
         except MemoryError:
@@ -176,6 +178,8 @@ class TaskRunner:
                 decoded.height,
                 decoded.format,
                 tuple(kept),
+                # always sent: the watcher's custom.keep_embeddings decides what is kept
+                embedding=encode(prediction.features, info),
             )
         elapsed = (time.perf_counter() - started) * 1000
         return Reply(path, "failed", facts, info, self.worker, elapsed, kind=kind, message=message)

@@ -134,6 +134,9 @@ class Reply:
     labels: tuple[Label, ...] = ()
     kind: str = ""  # failed: the error kind; skipped: the reason
     message: str = ""
+    # ok: the sidecar's "embedding" field (embedding.encode: int8 + scale, ~1.7 kB), so the
+    # watcher's sidecar has the vector custom classes and dupes read; None from old workers
+    embedding: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -155,6 +158,7 @@ class Reply:
             ],
             "kind": self.kind,
             "message": self.message,
+            "embedding": dict(self.embedding) if self.embedding is not None else None,
         }
 
     @classmethod
@@ -186,4 +190,5 @@ class Reply:
             ),
             kind=str(data.get("kind", "")),
             message=str(data.get("message", "")),
+            embedding=embedding if isinstance(embedding := data.get("embedding"), dict) else None,
         )
