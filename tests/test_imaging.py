@@ -768,6 +768,28 @@ def test_file_growing_while_read_is_hashed_whole(
     assert decoded.sha256 == hashlib.sha256(body + tail).hexdigest()
 
 
+def test_file_shrinking_while_read_keeps_only_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file cut shorter after its size was taken is hashed and decoded as what is left."""
+    import resnet_watch.imaging.files as imaging_files
+
+    target = tmp_path / "photo.png"
+    body = png_bytes(photo((700, 500)))
+    target.write_bytes(body + b"\xff" * 300_000)
+    real_fstat = os.fstat
+
+    def fstat_then_shrink(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        os.truncate(target, len(body))
+        return result
+
+    monkeypatch.setattr(imaging_files.os, "fstat", fstat_then_shrink)
+    decoded = read_image(target, LIMITS, 224)
+    assert decoded.size_bytes == len(body)
+    assert decoded.sha256 == hashlib.sha256(body).hexdigest()
+
+
 def test_file_growing_past_the_limit_while_read_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
