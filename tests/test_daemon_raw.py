@@ -92,3 +92,36 @@ def test_raw_jpeg_pair_is_classified_once_and_both_are_tagged(tmp_path: Path) ->
         assert classified == [str(jpg)]  # the pair went through the model once
         assert [e["path"] for e in d.events("image_paired")] == [str(raw)]
         assert raw.read_bytes() == files["IMG_0002.DNG"]
+
+
+def test_jpeg_landing_after_its_raw_was_tagged_reuses_the_raw_result(tmp_path: Path) -> None:
+    """IMG.DNG tagged first, IMG.JPG later: the JPEG takes the DNG's labels, no second inference."""
+    photo = cat_photo()
+    with DaemonProcess(tmp_path) as d:
+        from io import BytesIO
+
+        raw_bytes = dng_bytes(photo)
+        raw = land(d.inbox, tmp_path / "card", {"IMG_0003.DNG": raw_bytes})["IMG_0003.DNG"]
+        raw_alone = wait_until(lambda: read_sidecar_json(raw), 30, "the RAW's sidecar")
+        assert raw_alone["status"] == "ok" and raw_alone["image"]["source"] == "preview"
+        buf = BytesIO()
+        photo.save(buf, "JPEG", quality=90)
+        jpg = land(d.inbox, tmp_path / "card", {"IMG_0003.JPG": buf.getvalue()})["IMG_0003.JPG"]
+        jpg_record = wait_until(lambda: read_sidecar_json(jpg), 30, "the JPEG's sidecar")
+        pair = {"files": ["IMG_0003.DNG", "IMG_0003.JPG"], "classified": "IMG_0003.DNG"}
+        raw_record = wait_until(
+            lambda: (r := read_sidecar_json(raw)) and r.get("pair") == pair and r,
+            30,
+            "the RAW's sidecar to name its pair",
+        )
+        assert jpg_record["status"] == "ok" and jpg_record["pair"] == pair
+        assert jpg_record["labels"] == raw_record["labels"] == raw_alone["labels"]
+        assert jpg_record["image"]["source"] == "partner"
+        assert jpg_record["file"]["size"] == jpg.stat().st_size
+        assert validate_record(jpg_record) == [] and validate_record(raw_record) == []
+        keywords = jpg.with_name("IMG_0003.JPG.xmp").read_text()
+        assert "resnet-watch|Pets|Cats|" in keywords
+        assert [e["path"] for e in d.events("image_classified")] == [str(raw)]
+        assert [e["path"] for e in d.events("image_paired")] == [str(jpg)]
+        assert not (d.inbox / "IMG_0003.xmp").exists()
+        assert raw.read_bytes() == raw_bytes
