@@ -1,7 +1,8 @@
 """RAW files through the real daemon: a dropped DNG, a RAW+JPEG pair as one photo.
 
 The DNGs are written from a real photo by tests/rawfiles.py (Bayer mosaic + embedded JPEG
-preview); the hostile RAW/HEIC cases run with the rest of the corpus in test_reliability.
+preview); the ARW is a real camera file from a PyPI sdist (tests/rawfiles.camera_raw); the
+hostile RAW/HEIC cases run with the rest of the corpus in test_reliability.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from tests.daemon_helpers import (
     shipped_photo,
     wait_until,
 )
-from tests.rawfiles import dng_bytes
+from tests.rawfiles import camera_raw, dng_bytes
+from tests.requirements import need
 
+# A concert photo: a guitarist on a blue-lit stage (the bundled model's top-5 holds three)
+CONCERT_CLASSES = {"stage", "electric guitar", "acoustic guitar", "banjo"}
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
 
 
@@ -125,3 +129,25 @@ def test_jpeg_landing_after_its_raw_was_tagged_reuses_the_raw_result(tmp_path: P
         assert [e["path"] for e in d.events("image_paired")] == [str(jpg)]
         assert not (d.inbox / "IMG_0003.xmp").exists()
         assert raw.read_bytes() == raw_bytes
+
+
+def test_dropped_real_sony_arw_is_tagged_from_its_preview(tmp_path: Path) -> None:
+    """A camera's own ARW gets a sidecar from its embedded JPEG and DSC.ARW.xmp; untouched."""
+    data = camera_raw()
+    need(data is not None, "libraw-cffi 0.19.0's sdist (scripts/dev test downloads it)")
+    assert data is not None
+    with DaemonProcess(tmp_path) as d:
+        raw = land(d.inbox, tmp_path / "card", {"DSC02164.ARW": data})["DSC02164.ARW"]
+        record = wait_until(lambda: read_sidecar_json(raw), 30, "the ARW's sidecar")
+        assert record["status"] == "ok", record.get("error")
+        assert validate_record(record) == []
+        assert record["image"] == {
+            "width": 5184,
+            "height": 3464,
+            "format": "ARW",
+            "source": "preview",
+        }
+        assert {lab["name"] for lab in record["labels"]} & CONCERT_CLASSES
+        assert "resnet-watch|" in raw.with_name("DSC02164.ARW.xmp").read_text()
+        assert not (d.inbox / "DSC02164.xmp").exists()
+        assert raw.read_bytes() == data
