@@ -4,6 +4,8 @@ Cameras set to RAW+JPEG write both; the JPEG is the camera's own rendering of th
 the pair is classified once, from the JPEG, and both files get the same labels, tags and
 XMP (``IMG_1.CR2.xmp`` and ``IMG_1.JPG.xmp``; never ``IMG_1.xmp``, Lightroom's file for the
 RAW). Each sidecar's ``pair`` field names both files and the one that was classified.
+A JPEG that lands after its RAW was already classified (from its preview) takes the RAW's
+result the same way: one photo is never sent through the model twice.
 
 Pure apart from ``lexists`` look-ups of the partner's name; the store decides what to do.
 """
@@ -24,6 +26,7 @@ __all__ = [
     "pair_field",
     "pair_of",
     "partner_jpeg",
+    "partner_of",
     "partner_raw",
     "record_from_partner",
 ]
@@ -75,15 +78,28 @@ def pair_field(raw: Path, jpeg: Path, classified: Path) -> dict[str, Any]:
 
 
 def record_from_partner(
-    partner: Mapping[str, Any], raw: Path, file_fields: Mapping[str, Any], raw_format: str
+    partner: Mapping[str, Any], path: Path, file_fields: Mapping[str, Any], fmt: str
 ) -> dict[str, Any]:
-    """The RAW's result sidecar made from its JPEG partner's: same labels, its own file."""
+    """``path``'s result sidecar made from its partner's: same labels, its own file.
+
+    ``path`` is either half (a RAW taking its JPEG's result, or a JPEG that came later
+    taking its RAW's); the partner is the one classified.
+    """
     image = dict(partner.get("image") or {})
-    image.update({"format": raw_format, "source": "partner"})
-    jpeg = raw.with_name(str((partner.get("file") or {}).get("name") or ""))
+    image.update({"format": fmt, "source": "partner"})
+    classified = path.with_name(str((partner.get("file") or {}).get("name") or ""))
+    raw, jpeg = (path, classified) if is_raw_name(path) else (classified, path)
     return {
         **partner,
         "file": dict(file_fields),
         "image": image,
-        "pair": pair_field(raw, jpeg, jpeg),
+        "pair": pair_field(raw, jpeg, classified),
     }
+
+
+def partner_of(path: Path) -> Path | None:
+    """The other half of ``path``'s pair, if there is one."""
+    pair = pair_of(path)
+    if pair is None:
+        return None
+    return pair[1] if pair[0] == path else pair[0]

@@ -118,7 +118,10 @@ class SidecarStore:
         if decision.action != "process":
             return decision
         jpeg = pairs.partner_jpeg(path)
-        return decision if jpeg is None else self._pair_decision(jpeg, decision)
+        if jpeg is not None:
+            return self._pair_decision(jpeg, decision)
+        raw = pairs.partner_raw(path) if record is None else None  # a JPEG seen for the first time
+        return decision if raw is None else self._late_jpeg_decision(raw, decision)
 
     def _pair_decision(self, jpeg: Path, own: Decision) -> Decision:
         """A RAW with a JPEG partner takes the JPEG's labels instead of being classified."""
@@ -143,6 +146,26 @@ class SidecarStore:
         if partner.get("status") == "failed" or current.action == "skip":
             return own  # the JPEG failed for good: the RAW's preview stands in
         return Decision("wait", "pair_pending", PAIR_RECHECK_SECONDS)
+
+    def _late_jpeg_decision(self, raw: Path, own: Decision) -> Decision:
+        """A JPEG whose RAW was classified (from its preview) before it came takes its labels."""
+        try:
+            st = os.lstat(raw)
+        except OSError:
+            return own
+        partner = read_sidecar(self.sidecar_for(raw))
+        if partner is None or partner.get("status") != "ok":
+            return own
+        if (partner.get("image") or {}).get("source") == "partner":
+            return own  # the RAW took an earlier JPEG's result: classify this one afresh
+        current = decide(
+            partner,
+            FileFacts.from_stat(raw, st),
+            self._model,
+            retries=self._settings.retries,
+            reclassify_on_model_change=self._settings.reclassify_on_model_change,
+        )
+        return Decision("skip", "paired") if current.action == "skip" else own
 
     def sink(self, outcome: Outcome) -> float | None:
         if isinstance(outcome, Classified):
@@ -276,24 +299,32 @@ class SidecarStore:
         self._log.debug("image_skipped", path=str(out.path), reason=out.reason)
         return None
 
-    def _record_paired(self, raw: Path, facts: FileFacts) -> float | None:
-        """The RAW's sidecar and XMP from its JPEG partner's result: one photo, one inference."""
-        jpeg = pairs.partner_jpeg(raw)
-        partner = read_sidecar(self.sidecar_for(jpeg)) if jpeg is not None else None
-        if jpeg is None or partner is None or partner.get("status") != "ok":
+    def _record_paired(self, path: Path, facts: FileFacts) -> float | None:
+        """``path``'s sidecar and XMP from its partner's result: one photo, one inference."""
+        partner_path = pairs.partner_of(path)
+        partner = read_sidecar(self.sidecar_for(partner_path)) if partner_path else None
+        if partner_path is None or partner is None or partner.get("status") != "ok":
             return PAIR_RECHECK_SECONDS  # the partner changed under us: decide again
         fields = {"name": facts.name, "size": facts.size, "mtime_ns": facts.mtime_ns}
-        record = pairs.record_from_partner(
-            partner, raw, {**fields, "sha256": facts.sha256}, raw.suffix.lstrip(".").upper()
-        )
+        fmt = path.suffix.lstrip(".").upper() if pairs.is_raw_name(path) else "JPEG"
+        record = pairs.record_from_partner(partner, path, {**fields, "sha256": facts.sha256}, fmt)
         if self._write_extras is not None:
             try:
-                self._write_extras(raw, record)
+                self._write_extras(path, record)
             except Exception as exc:
-                self._log.warning("sidecar_extras_failed", path=str(raw), error=str(exc))
-        if not self._write(raw, self.sidecar_for(raw), record):
-            return self._write_retry(raw)
-        self._log.info("image_paired", path=str(raw), partner=str(jpeg), model=self._model.name)
+                self._log.warning("sidecar_extras_failed", path=str(path), error=str(exc))
+        target = self.sidecar_for(path)
+        if not self._write(path, target, record):
+            return self._write_retry(path)
+        self._index_record(path, record, target)
+        if partner.get("pair") != record["pair"]:  # a RAW classified before its JPEG came
+            partner["pair"] = record["pair"]
+            partner_target = self.sidecar_for(partner_path)
+            if self._write(partner_path, partner_target, partner):
+                self._index_record(partner_path, partner, partner_target)
+        self._log.info(
+            "image_paired", path=str(path), partner=str(partner_path), model=self._model.name
+        )
         return None
 
     def _refresh_facts(self, path: Path, facts: FileFacts) -> None:

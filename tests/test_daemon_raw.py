@@ -1,7 +1,8 @@
 """RAW files through the real daemon: a dropped DNG, a RAW+JPEG pair as one photo.
 
 The DNGs are written from a real photo by tests/rawfiles.py (Bayer mosaic + embedded JPEG
-preview); the hostile RAW/HEIC cases run with the rest of the corpus in test_reliability.
+preview); the ARW is a real camera file from a PyPI sdist (tests/rawfiles.camera_raw); the
+hostile RAW/HEIC cases run with the rest of the corpus in test_reliability.
 """
 
 from __future__ import annotations
@@ -18,8 +19,11 @@ from tests.daemon_helpers import (
     shipped_photo,
     wait_until,
 )
-from tests.rawfiles import dng_bytes
+from tests.rawfiles import camera_raw, dng_bytes
+from tests.requirements import need
 
+# A concert photo: a guitarist on a blue-lit stage (the bundled model's top-5 holds three)
+CONCERT_CLASSES = {"stage", "electric guitar", "acoustic guitar", "banjo"}
 CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
 
 
@@ -92,3 +96,58 @@ def test_raw_jpeg_pair_is_classified_once_and_both_are_tagged(tmp_path: Path) ->
         assert classified == [str(jpg)]  # the pair went through the model once
         assert [e["path"] for e in d.events("image_paired")] == [str(raw)]
         assert raw.read_bytes() == files["IMG_0002.DNG"]
+
+
+def test_jpeg_landing_after_its_raw_was_tagged_reuses_the_raw_result(tmp_path: Path) -> None:
+    """IMG.DNG tagged first, IMG.JPG later: the JPEG takes the DNG's labels, no second inference."""
+    photo = cat_photo()
+    with DaemonProcess(tmp_path) as d:
+        from io import BytesIO
+
+        raw_bytes = dng_bytes(photo)
+        raw = land(d.inbox, tmp_path / "card", {"IMG_0003.DNG": raw_bytes})["IMG_0003.DNG"]
+        raw_alone = wait_until(lambda: read_sidecar_json(raw), 30, "the RAW's sidecar")
+        assert raw_alone["status"] == "ok" and raw_alone["image"]["source"] == "preview"
+        buf = BytesIO()
+        photo.save(buf, "JPEG", quality=90)
+        jpg = land(d.inbox, tmp_path / "card", {"IMG_0003.JPG": buf.getvalue()})["IMG_0003.JPG"]
+        jpg_record = wait_until(lambda: read_sidecar_json(jpg), 30, "the JPEG's sidecar")
+        pair = {"files": ["IMG_0003.DNG", "IMG_0003.JPG"], "classified": "IMG_0003.DNG"}
+        raw_record = wait_until(
+            lambda: (r := read_sidecar_json(raw)) and r.get("pair") == pair and r,
+            30,
+            "the RAW's sidecar to name its pair",
+        )
+        assert jpg_record["status"] == "ok" and jpg_record["pair"] == pair
+        assert jpg_record["labels"] == raw_record["labels"] == raw_alone["labels"]
+        assert jpg_record["image"]["source"] == "partner"
+        assert jpg_record["file"]["size"] == jpg.stat().st_size
+        assert validate_record(jpg_record) == [] and validate_record(raw_record) == []
+        keywords = jpg.with_name("IMG_0003.JPG.xmp").read_text()
+        assert "resnet-watch|Pets|Cats|" in keywords
+        assert [e["path"] for e in d.events("image_classified")] == [str(raw)]
+        assert [e["path"] for e in d.events("image_paired")] == [str(jpg)]
+        assert not (d.inbox / "IMG_0003.xmp").exists()
+        assert raw.read_bytes() == raw_bytes
+
+
+def test_dropped_real_sony_arw_is_tagged_from_its_preview(tmp_path: Path) -> None:
+    """A camera's own ARW gets a sidecar from its embedded JPEG and DSC.ARW.xmp; untouched."""
+    data = camera_raw()
+    need(data is not None, "libraw-cffi 0.19.0's sdist (scripts/dev test downloads it)")
+    assert data is not None
+    with DaemonProcess(tmp_path) as d:
+        raw = land(d.inbox, tmp_path / "card", {"DSC02164.ARW": data})["DSC02164.ARW"]
+        record = wait_until(lambda: read_sidecar_json(raw), 30, "the ARW's sidecar")
+        assert record["status"] == "ok", record.get("error")
+        assert validate_record(record) == []
+        assert record["image"] == {
+            "width": 5184,
+            "height": 3464,
+            "format": "ARW",
+            "source": "preview",
+        }
+        assert {lab["name"] for lab in record["labels"]} & CONCERT_CLASSES
+        assert "resnet-watch|" in raw.with_name("DSC02164.ARW.xmp").read_text()
+        assert not (d.inbox / "DSC02164.xmp").exists()
+        assert raw.read_bytes() == data

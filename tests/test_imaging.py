@@ -726,18 +726,87 @@ def test_file_replaced_while_being_read_gives_one_consistent_version(
     target.write_bytes(first)
     replacement = tmp_path / "incoming.jpg"
     replacement.write_bytes(second)
-    real_read = os.read
+    real_fstat = os.fstat
     swapped = []
 
-    def read_then_swap(fd: int, n: int) -> bytes:
+    def fstat_then_swap(fd: int) -> os.stat_result:
         if not swapped:
             os.replace(replacement, target)  # what rsync/scp do to a file being read
             swapped.append(True)
-        return real_read(fd, n)
+        return real_fstat(fd)
 
-    monkeypatch.setattr(imaging_files.os, "read", read_then_swap)
+    monkeypatch.setattr(imaging_files.os, "fstat", fstat_then_swap)
     decoded = read_image(target, LIMITS, 224)
     assert swapped
     assert decoded.sha256 == hashlib.sha256(first).hexdigest()
     assert (decoded.width, decoded.height) == (640, 480)
     assert target.read_bytes() == second  # the new version is left for the next event
+
+
+def test_file_growing_while_read_is_hashed_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file appended to after its size was taken is read to its end, hash and all."""
+    import resnet_watch.imaging.files as imaging_files
+
+    target = tmp_path / "photo.png"
+    body = png_bytes(photo((700, 500)))  # several read chunks
+    target.write_bytes(body)
+    tail = b"\0" * 300_000  # bytes after IEND: PNG readers ignore them
+    real_fstat = os.fstat
+
+    def fstat_then_grow(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        if target.stat().st_size == len(body):
+            with target.open("ab") as grown:
+                grown.write(tail)
+        return result
+
+    monkeypatch.setattr(imaging_files.os, "fstat", fstat_then_grow)
+    decoded = read_image(target, LIMITS, 224)
+    assert decoded.size_bytes == len(body) + len(tail)
+    assert decoded.sha256 == hashlib.sha256(body + tail).hexdigest()
+
+
+def test_file_shrinking_while_read_keeps_only_its_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file cut shorter after its size was taken is hashed and decoded as what is left."""
+    import resnet_watch.imaging.files as imaging_files
+
+    target = tmp_path / "photo.png"
+    body = png_bytes(photo((700, 500)))
+    target.write_bytes(body + b"\xff" * 300_000)
+    real_fstat = os.fstat
+
+    def fstat_then_shrink(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        os.truncate(target, len(body))
+        return result
+
+    monkeypatch.setattr(imaging_files.os, "fstat", fstat_then_shrink)
+    decoded = read_image(target, LIMITS, 224)
+    assert decoded.size_bytes == len(body)
+    assert decoded.sha256 == hashlib.sha256(body).hexdigest()
+
+
+def test_file_growing_past_the_limit_while_read_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file that grows past limits.max_bytes while being read is too_large, not cut short."""
+    import resnet_watch.imaging.files as imaging_files
+
+    target = tmp_path / "photo.png"
+    body = png_bytes(photo((64, 48)))
+    target.write_bytes(body)
+    real_fstat = os.fstat
+
+    def fstat_then_grow(fd: int) -> os.stat_result:
+        result = real_fstat(fd)
+        with target.open("ab") as grown:
+            grown.write(b"\0" * 2_000_000)
+        return result
+
+    monkeypatch.setattr(imaging_files.os, "fstat", fstat_then_grow)
+    with pytest.raises(ImageTooLarge):
+        read_image(target, ImageLimits(1_000_000, LIMITS.max_pixels), 224)

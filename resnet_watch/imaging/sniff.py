@@ -90,13 +90,13 @@ def _raw_container(head: bytes) -> str | None:
     return None
 
 
-def raw_format(data: bytes, container: str, suffix: str) -> str | None:
+def raw_format(data: bytes | bytearray, container: str, suffix: str) -> str | None:
     """The RAW kind of a file sniffed as ``container`` (TIFF or RAW), or None for a plain TIFF.
 
     ``suffix`` is the file name's extension without the dot, any case.
     """
     if container == "RAW":
-        return _raw_container(data[:SNIFF_BYTES])
+        return _raw_container(bytes(data[:SNIFF_BYTES]))
     if container != "TIFF":
         return None
     if data[:4] == b"II*\x00" and data[8:10] == b"CR":
@@ -107,7 +107,7 @@ def raw_format(data: bytes, container: str, suffix: str) -> str | None:
     return folded.upper() if folded in TIFF_RAW_SUFFIXES else None
 
 
-def _has_ifd0_tag(data: bytes, wanted: int) -> bool:
+def _has_ifd0_tag(data: bytes | bytearray, wanted: int) -> bool:
     """Whether a classic TIFF's first IFD holds ``wanted``; bounds-checked, never raises."""
     if data[:4] not in (b"II*\x00", b"MM\x00*") or len(data) < 8:
         return False

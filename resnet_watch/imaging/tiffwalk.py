@@ -28,7 +28,7 @@ _MAX_VALUES: Final = 1 << 16
 _HEADERS: Final = (b"II*\x00", b"MM\x00*", b"IIRO", b"IIRS", b"MMOR", b"IIU\x00")
 
 
-def check_ifd_tree(data: bytes) -> None:
+def check_ifd_tree(data: bytes | bytearray) -> None:
     """Raise CorruptImage if the IFD tree loops, escapes the file, or its data is cut off."""
     if data[:4] not in _HEADERS:
         return  # BigTIFF, CR3, RAF: LibRaw's own checks apply
