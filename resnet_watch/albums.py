@@ -1,5 +1,4 @@
-"""Smart albums: roll ImageNet labels up the WordNet hierarchy into albums and tag paths,
-and mirror albums as folders of links to the originals.
+"""Smart albums: roll ImageNet labels up the WordNet hierarchy into albums and tag paths.
 
 An album's score for an image is the summed probability of the image's top-k labels that fall
 under the album's synsets: softmax classes are disjoint, so a photo whose top five are five dog
@@ -14,23 +13,15 @@ fall under no album's synsets appear as ``Other/<label>`` only when the model is
 outside every album is noise. A label that matches an album but misses its ``min_score`` is
 dropped, never demoted to Other: the rule already said how sure it wants to be.
 
-``assign`` is pure. ``sync_album_links`` and ``prune_album_links`` are the filesystem edge: they
-only ever create, replace or delete links whose names they generate, inside a folder that carries
-the ``.resnet-watch-albums`` marker, and never copy pixels.
+``assign`` is pure. Album folders of links are ``album_links``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
 import math
-import os
-import re
-import stat
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
@@ -39,24 +30,15 @@ from resnet_watch.taxonomy import Taxonomy, load_taxonomy
 __all__ = [
     "DEFAULT_ALBUMS",
     "DEFAULT_ALBUMS_YAML",
-    "MARKER",
     "AlbumResult",
     "AlbumRule",
-    "LinkMode",
     "assign",
-    "link_name",
+    "check_album_name",
     "parse_album_rules",
-    "prune_album_links",
-    "sync_album_links",
 ]
 
-LinkMode = Literal["symlink", "hardlink"]
-MARKER = ".resnet-watch-albums"
 OTHER_GROUP = "Other"
 _RULE_KEYS = frozenset({"any_of", "none_of", "min_score", "group"})
-_HASH_LEN = 8
-_OUR_LINK = re.compile(r".*~[0-9a-f]{8}(\.[^.~/]*)?")
-_OUR_TEMP = re.compile(r"\..*\.rw-tmp-\d+")
 
 
 @dataclass(frozen=True)
@@ -244,7 +226,7 @@ albums:
 """
 
 
-def _check_name(value: object, what: str) -> str:
+def check_album_name(value: object, what: str) -> str:
     """Album and group names become folder names and keyword path segments."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError(f"{what} must be a non-empty string, got {value!r}")
@@ -270,7 +252,7 @@ def _parse(mapping: Mapping[str, Any], resolve: Callable[[str], str]) -> tuple[A
         raise ValueError(f"albums must be a mapping of album name to rule, got {mapping!r}")
     rules = []
     for name, spec in mapping.items():
-        _check_name(name, "album name")
+        check_album_name(name, "album name")
         if not isinstance(spec, Mapping):
             raise ValueError(f"album {name!r}: expected a mapping with any_of and min_score")
         unknown = set(spec) - _RULE_KEYS
@@ -289,7 +271,7 @@ def _parse(mapping: Mapping[str, Any], resolve: Callable[[str], str]) -> tuple[A
             raise ValueError(f"album {name!r}: min_score must be within 0..1, got {score}")
         group = spec.get("group", "")
         if group != "":
-            _check_name(group, f"album {name!r}: group")
+            check_album_name(group, f"album {name!r}: group")
 
         def resolved(names: tuple[str, ...], album: str = name) -> tuple[str, ...]:
             out = []
@@ -354,163 +336,3 @@ def assign(
             if not matched_any[i] and score >= other_min_score:
                 tags.append(f"{OTHER_GROUP}/{_leaf(name)}")
     return AlbumResult(tuple(albums), tuple(dict.fromkeys(tags)))
-
-
-# --- album folders ------------------------------------------------------------------------
-
-
-def link_name(image: Path) -> str:
-    """``IMG_1~3f2a9c1b.jpg``: the image's name plus a short hash of its absolute path.
-
-    Always hashed, so two ``IMG_1.jpg`` from different folders never collide and a link's
-    name never changes when a same-named image appears later. The stem comes first so folders
-    sort by the original name, and the extension stays last for apps that go by it.
-    """
-    absolute = os.path.abspath(image)
-    digest = hashlib.sha256(os.fsencode(absolute)).hexdigest()[:_HASH_LEN]
-    path = Path(absolute)
-    return f"{path.stem}~{digest}{path.suffix}"
-
-
-def _prepare(albums_dir: Path) -> None:
-    """Create the albums folder, or adopt it if it is empty; refuse anyone else's folder."""
-    if (albums_dir / MARKER).exists():
-        return
-    albums_dir.mkdir(parents=True, exist_ok=True)
-    if any(p.name != MARKER for p in albums_dir.iterdir()):
-        raise ValueError(
-            f"albums_dir {albums_dir} is not empty and was not created by resnet-watch "
-            f"(no {MARKER}); refusing to manage links in it"
-        )
-    (albums_dir / MARKER).write_text(
-        "Managed by resnet-watch: folders of links to originals, rebuilt from sidecars.\n",
-        encoding="utf-8",
-    )
-
-
-def _album_dirs(albums_dir: Path) -> list[Path]:
-    out = []
-    for entry in os.scandir(albums_dir):
-        if not entry.name.startswith(".") and entry.is_dir(follow_symlinks=False):
-            out.append(Path(entry.path))
-    return sorted(out)
-
-
-def _is_link_to(path: Path, image: Path, mode: LinkMode) -> bool:
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return False
-    if mode == "symlink":
-        return stat.S_ISLNK(st.st_mode) and os.readlink(path) == os.path.abspath(image)
-    try:
-        img = image.stat()
-    except FileNotFoundError:
-        return False
-    return stat.S_ISREG(st.st_mode) and (st.st_dev, st.st_ino) == (img.st_dev, img.st_ino)
-
-
-def _remove_ours(path: Path) -> None:
-    """Remove a link we made; a directory under our name is left alone."""
-    try:
-        st = path.lstat()
-    except FileNotFoundError:
-        return
-    if stat.S_ISLNK(st.st_mode) or stat.S_ISREG(st.st_mode):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
-
-
-def _place_link(path: Path, image: Path, mode: LinkMode) -> None:
-    """Make ``path`` link to ``image`` atomically (build beside it, then rename over)."""
-    tmp = path.with_name(f".{path.name}.rw-tmp-{os.getpid()}")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()
-    try:
-        if mode == "symlink":
-            os.symlink(os.path.abspath(image), tmp)
-        else:
-            try:
-                os.link(image, tmp, follow_symlinks=False)
-            except OSError as exc:
-                if exc.errno == 18:  # EXDEV
-                    raise ValueError(
-                        f"hardlink albums need albums_dir on the same filesystem as {image}"
-                    ) from exc
-                raise
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-def sync_album_links(
-    albums_dir: Path, image: Path, albums: Collection[str], mode: LinkMode = "symlink"
-) -> None:
-    """Make ``image`` appear in exactly ``albums`` under ``albums_dir``.
-
-    Idempotent: links that are already right are not touched. An image that no longer exists
-    is removed from every album. Raises ValueError for a bad album name or a foreign folder.
-    """
-    if mode not in ("symlink", "hardlink"):
-        raise ValueError(f"album link mode must be 'symlink' or 'hardlink', got {mode!r}")
-    wanted = set(albums) if image.exists() else set()
-    for album in wanted:
-        _check_name(album, "album name")
-    _prepare(albums_dir)
-    name = link_name(image)
-    for folder in _album_dirs(albums_dir):
-        if folder.name not in wanted:
-            _remove_ours(folder / name)
-    for album in sorted(wanted):
-        folder = albums_dir / album
-        folder.mkdir(exist_ok=True)
-        path = folder / name
-        if path.is_dir() and not path.is_symlink():
-            raise ValueError(f"{path} is a directory; not replacing it with a link")
-        if not _is_link_to(path, image, mode):
-            _place_link(path, image, mode)
-
-
-def prune_album_links(albums_dir: Path, albums: Collection[str] | None = None) -> int:
-    """Remove links whose original is gone; returns how many entries were removed.
-
-    A symlink is gone when its target is. A hardlink never dangles, so it is gone when every
-    name of its inode lives inside ``albums_dir`` (the original was deleted; keeping it would
-    keep the pixels alive). With ``albums``, links in folders of albums no longer configured
-    are removed too. Album folders left empty are removed (an album nobody is in any more
-    should not linger as an empty folder in a photo app). Only names this module generates
-    are touched, and only inside a folder that carries the marker.
-    """
-    if not (albums_dir / MARKER).exists():
-        return 0
-    removed = 0
-    inodes: dict[tuple[int, int], list[Path]] = {}
-    nlinks: dict[tuple[int, int], int] = {}
-    for folder in _album_dirs(albums_dir):
-        retired = albums is not None and folder.name not in albums
-        for entry in os.scandir(folder):
-            path = Path(entry.path)
-            if _OUR_TEMP.fullmatch(entry.name):
-                _remove_ours(path)
-                removed += 1
-                continue
-            if not _OUR_LINK.fullmatch(entry.name):
-                continue
-            st = entry.stat(follow_symlinks=False)
-            if retired or (stat.S_ISLNK(st.st_mode) and not os.path.exists(path)):
-                _remove_ours(path)
-                removed += 1
-            elif stat.S_ISREG(st.st_mode):
-                key = (st.st_dev, st.st_ino)
-                inodes.setdefault(key, []).append(path)
-                nlinks[key] = st.st_nlink
-    for key, paths in inodes.items():
-        if len(paths) >= nlinks[key]:
-            for path in paths:
-                _remove_ours(path)
-                removed += 1
-    for folder in _album_dirs(albums_dir):
-        with contextlib.suppress(OSError):  # not empty: still an album
-            folder.rmdir()
-    return removed

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from resnet_watch.albums import sync_album_links
+from resnet_watch.album_links import sync_album_links
 from resnet_watch.config import Config
 from resnet_watch.errors import SidecarError
 from resnet_watch.index import FileIndex

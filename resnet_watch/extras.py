@@ -12,14 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from resnet_watch.albums import (
-    DEFAULT_ALBUMS,
-    AlbumRule,
-    assign,
-    parse_album_rules,
-    prune_album_links,
-    sync_album_links,
-)
+from resnet_watch.album_links import prune_album_links, sync_album_links
+from resnet_watch.albums import DEFAULT_ALBUMS, AlbumRule, assign, parse_album_rules
 from resnet_watch.config import Config
 from resnet_watch.errors import ConfigError, SidecarError
 from resnet_watch.image_keywords import read_image_tags

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from resnet_watch.albums import link_name
+from resnet_watch.album_links import link_name
 from tests.daemon_helpers import (
     DaemonProcess,
     read_sidecar_json,

@@ -18,7 +18,7 @@ from PIL import Image
 from watchdog.events import FileOpenedEvent, FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 
-from resnet_watch.albums import link_name
+from resnet_watch.album_links import link_name
 from tests.daemon_helpers import (
     DaemonProcess,
     read_sidecar_json,
