@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from resnet_watch.albums import (
-    DEFAULT_ALBUMS,
-    DEFAULT_ALBUMS_YAML,
-    AlbumRule,
-    assign,
-    parse_album_rules,
-)
+from resnet_watch.album_defaults import DEFAULT_ALBUMS_YAML
+from resnet_watch.albums import DEFAULT_ALBUMS, AlbumRule, assign, parse_album_rules
 from resnet_watch.taxonomy import Taxonomy, load_taxonomy
 
 
