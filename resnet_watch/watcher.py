@@ -35,18 +35,6 @@ from pathlib import Path
 from typing import Literal
 
 import structlog
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
@@ -62,6 +50,15 @@ from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
 from resnet_watch.relocations import Relocations
 from resnet_watch.scan import Findings, Scanner
 from resnet_watch.settle import FileSignature, StabilityTracker
+from resnet_watch.watch_events import (
+    EVENT_FILTER,
+    GONE,
+    GONE_DIR,
+    MOVED,
+    SCAN_DIR,
+    QueuedEvent,
+    QueueingHandler,
+)
 
 __all__ = [
     "DEFAULT_IGNORE",
@@ -97,54 +94,6 @@ class WatchSettings:
         return PathFilter(
             include=self.include, ignore=self.ignore, sidecar_suffixes=self.sidecar_suffixes
         )
-
-
-_EVENT_FILTER = (
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileClosedEvent,
-    FileMovedEvent,
-    FileDeletedEvent,
-    DirCreatedEvent,
-    DirMovedEvent,
-    DirDeletedEvent,
-)
-"""Only these reach the handler: no open/close-nowrite/attrib noise when the pipeline reads."""
-
-_TOUCH = "touch"
-_GONE = "gone"
-_MOVED = "moved"
-_GONE_DIR = "gone_dir"
-_SCAN_DIR = "scan_dir"
-
-_Event = tuple[str, str, str]  # (kind, path, destination of a move or "")
-
-
-class _QueueingHandler(FileSystemEventHandler):
-    """Runs on watchdog's observer thread: records the event and returns, nothing else."""
-
-    def __init__(self, sink: queue.SimpleQueue[_Event]) -> None:
-        super().__init__()
-        self._sink = sink
-        self.dispatched = 0
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        self.dispatched += 1
-        put = self._sink.put
-        src = os.fsdecode(event.src_path)
-        if isinstance(event, FileMovedEvent):
-            put((_MOVED, src, os.fsdecode(event.dest_path)))
-        elif isinstance(event, FileClosedEvent | FileModifiedEvent | FileCreatedEvent):
-            put((_TOUCH, src, ""))
-        elif isinstance(event, FileDeletedEvent):
-            put((_GONE, src, ""))
-        elif isinstance(event, DirMovedEvent):
-            # watchdog follows it with one FileMovedEvent per file inside (renames keep tags)
-            put((_SCAN_DIR, os.fsdecode(event.dest_path), ""))
-        elif isinstance(event, DirCreatedEvent):
-            put((_SCAN_DIR, src, ""))
-        elif isinstance(event, DirDeletedEvent):
-            put((_GONE_DIR, src, ""))
 
 
 class Watcher:
@@ -183,8 +132,8 @@ class Watcher:
         self._roots = tuple(
             sorted((Path(os.path.realpath(r)) for r in settings.roots), key=lambda p: -len(p.parts))
         )
-        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
-        self._handler = _QueueingHandler(self._events)
+        self._events: queue.SimpleQueue[QueuedEvent] = queue.SimpleQueue()
+        self._handler = QueueingHandler(self._events)
         self._state_lock = threading.Lock()
         self._tracker = StabilityTracker(settings.settle_seconds, clock=clock)
         self._emitted: OrderedDict[Path, FileSignature] = OrderedDict()
@@ -369,7 +318,7 @@ class Watcher:
                 self._log.exception("settle_loop_failed")
 
     def _drain_events(self) -> None:
-        batch: list[_Event] = []
+        batch: list[QueuedEvent] = []
         while True:
             try:
                 batch.append(self._events.get_nowait())
@@ -378,14 +327,14 @@ class Watcher:
         scan_dirs: list[Path] = []
         for kind, raw, raw_dest in batch:
             path = Path(raw)
-            if kind == _SCAN_DIR:
+            if kind == SCAN_DIR:
                 if self.settings.recursive:
                     scan_dirs.append(path)
-            elif kind == _MOVED:
+            elif kind == MOVED:
                 self._on_moved(path, Path(raw_dest))
-            elif kind == _GONE:
+            elif kind == GONE:
                 self._on_gone(path)
-            elif kind == _GONE_DIR:
+            elif kind == GONE_DIR:
                 if self._library is not None and self._root_for(path) is not None:
                     self._library.gone_folder(path)
             elif self._is_candidate(path):
@@ -546,7 +495,7 @@ class Watcher:
                     self._handler,
                     str(root),
                     recursive=self.settings.recursive,
-                    event_filter=list(_EVENT_FILTER),
+                    event_filter=list(EVENT_FILTER),
                 )
             observer.start()
         except BaseException:

@@ -16,6 +16,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+import resnet_watch.watch_events as watch_events
 import resnet_watch.watcher as watcher_mod
 from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
 from resnet_watch.watcher import StabilityTracker, Watcher, WatchSettings
@@ -468,7 +469,7 @@ def test_fs_type_reads_the_longest_matching_mount() -> None:
 
 def test_lost_events_are_recovered_by_rescan(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """With every event dropped (inotify overflow), rescan() still finds every file."""
-    monkeypatch.setattr(watcher_mod._QueueingHandler, "dispatch", lambda self, event: None)
+    monkeypatch.setattr(watch_events.QueueingHandler, "dispatch", lambda self, event: None)
     w = env.make()
     names = [f"lost-{i}.jpg" for i in range(20)]
     for name in names:
@@ -482,7 +483,7 @@ def test_lost_events_are_recovered_by_rescan(env: Env, monkeypatch: pytest.Monke
 
 def test_periodic_rescan_recovers_lost_events(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """The settle thread rescans every rescan_interval on its own."""
-    monkeypatch.setattr(watcher_mod._QueueingHandler, "dispatch", lambda self, event: None)
+    monkeypatch.setattr(watch_events.QueueingHandler, "dispatch", lambda self, event: None)
     env.make(rescan_interval=0.5)
     write(env.inbox / "found-later.jpg")
     env.recorder.wait_for("found-later.jpg")
@@ -583,16 +584,16 @@ def test_stuck_observer_is_abandoned_and_replaced(
     """An observer whose dispatch hangs is replaced; files arriving meanwhile are not lost."""
     release = threading.Event()
     hung = threading.Event()
-    original = watcher_mod._QueueingHandler.dispatch
+    original = watch_events.QueueingHandler.dispatch
 
-    def hang_once(self: watcher_mod._QueueingHandler, event: object) -> None:
+    def hang_once(self: watch_events.QueueingHandler, event: object) -> None:
         if not hung.is_set():
             hung.set()
             release.wait(DEADLINE)
             return
         original(self, event)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(watcher_mod._QueueingHandler, "dispatch", hang_once)
+    monkeypatch.setattr(watch_events.QueueingHandler, "dispatch", hang_once)
     w = env.make()
     w.stuck_after = 0.0
     write(env.inbox / "hangs.jpg")
