@@ -28,7 +28,6 @@ import os
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ import structlog
 from watchdog.observers.api import BaseObserver
 from watchdog.observers.polling import PollingObserver
 
+from resnet_watch.emitted import EmittedVersions
 from resnet_watch.known import Library
 from resnet_watch.observers import FIX_BY_ERRNO as _FIX_BY_ERRNO
 from resnet_watch.observers import NETWORK_FS_TYPES, ObserverKind
@@ -68,11 +68,6 @@ __all__ = [
     "WatchSettings",
     "Watcher",
 ]
-
-EMITTED_MEMORY = 10_000
-"""Recently emitted files remembered (LRU) so duplicate events do not re-queue them.
-
-The long-term memory of what is done is the library (the sidecar index), not this map."""
 
 
 @dataclass(frozen=True)
@@ -136,7 +131,7 @@ class Watcher:
         self._handler = QueueingHandler(self._events)
         self._state_lock = threading.Lock()
         self._tracker = StabilityTracker(settings.settle_seconds, clock=clock)
-        self._emitted: OrderedDict[Path, FileSignature] = OrderedDict()
+        self._emitted = EmittedVersions()
         self._library = library
         self._scanner = Scanner(self._filter, settings.recursive, library, self._scan_failed)
         # a deletion waits longer than a file takes to settle, so a rename's new name is
@@ -248,15 +243,12 @@ class Watcher:
     def _touch(self, path: Path) -> None:
         """(Re)start ``path``'s settle timer; a known-changed file is emitted again."""
         with self._state_lock:
-            self._emitted.pop(path, None)
+            self._emitted.forget(path)
             self._tracker.touch(path)
 
     def _already_emitted(self, path: Path, signature: FileSignature) -> bool:
         with self._state_lock:
-            if self._emitted.get(path) == signature:
-                self._emitted.move_to_end(path)
-                return True
-            return False
+            return self._emitted.is_current(path, signature)
 
     def _mark_done(self, path: Path) -> None:
         """``path`` needs no pipeline run (its tags moved with it): do not emit this version."""
@@ -266,13 +258,7 @@ class Watcher:
             return
         with self._state_lock:
             self._tracker.forget(path)
-            self._remember(path, signature)
-
-    def _remember(self, path: Path, signature: FileSignature) -> None:
-        self._emitted[path] = signature
-        self._emitted.move_to_end(path)
-        while len(self._emitted) > EMITTED_MEMORY:
-            self._emitted.popitem(last=False)
+            self._emitted.remember(path, signature)
 
     def _root_for(self, path: Path) -> Path | None:
         for root in self._roots:
@@ -353,7 +339,7 @@ class Watcher:
         """A rename: tags follow inside the inbox; a move out counts as a deletion."""
         with self._state_lock:
             self._tracker.forget(src)
-            self._emitted.pop(src, None)
+            self._emitted.forget(src)
         was_photo = self._is_candidate(src)
         if not self._is_candidate(dest):
             if was_photo:
@@ -369,7 +355,7 @@ class Watcher:
     def _on_gone(self, path: Path) -> None:
         with self._state_lock:
             self._tracker.forget(path)
-            self._emitted.pop(path, None)
+            self._emitted.forget(path)
         if self._is_candidate(path):
             if self._relocations is not None:
                 self._relocations.deleted(path)
@@ -394,16 +380,15 @@ class Watcher:
             if self._stop.is_set():
                 return
             with self._state_lock:
-                if self._emitted.get(path) == signature:
-                    self._emitted.move_to_end(path)
+                if self._emitted.is_current(path, signature):
                     continue
-                self._remember(path, signature)
+                self._emitted.remember(path, signature)
             try:
                 accepted = self._on_ready(path)
             except Exception:
                 # Not marked as emitted, so its next event or the next rescan retries it.
                 with self._state_lock:
-                    self._emitted.pop(path, None)
+                    self._emitted.forget(path)
                 self._log.exception("on_ready_failed", path=str(path))
             else:
                 if accepted is False and not self._stop.is_set():
