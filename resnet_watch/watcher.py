@@ -23,7 +23,6 @@ your slowest writer (scanners, SMB copies).
 
 from __future__ import annotations
 
-import errno
 import os
 import queue
 import threading
@@ -34,24 +33,16 @@ from pathlib import Path
 from typing import Literal
 
 import structlog
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
 
 from resnet_watch.emitted import EmittedVersions
 from resnet_watch.known import Library
-from resnet_watch.observers import FIX_BY_ERRNO as _FIX_BY_ERRNO
-from resnet_watch.observers import NETWORK_FS_TYPES, ObserverKind
-from resnet_watch.observers import NOT_AN_INOTIFY_PROBLEM as _NOT_AN_INOTIFY_PROBLEM
-from resnet_watch.observers import errno_name as _errno_name
-from resnet_watch.observers import fs_type as _fs_type
-from resnet_watch.observers import native_observer_class as _native_observer_class
-from resnet_watch.observers import shutdown as _shutdown
+from resnet_watch.observer_supervisor import ObserverSupervisor
+from resnet_watch.observers import ObserverKind
 from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
 from resnet_watch.relocations import Relocations
 from resnet_watch.scan import Findings, Scanner
 from resnet_watch.settle import FileSignature, StabilityTracker
 from resnet_watch.watch_events import (
-    EVENT_FILTER,
     GONE,
     GONE_DIR,
     MOVED,
@@ -148,31 +139,37 @@ class Watcher:
             else None
         )
         self._sidecar_suffix = settings.sidecar_suffixes[0] if settings.sidecar_suffixes else ""
-        self._observer_lock = threading.RLock()
-        self._observer: BaseObserver | None = None
-        self._kind: ObserverKind = "inotify"
-        self._stuck_since: float | None = None
-        self._seen_dispatched = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick = min(0.25, max(0.1, settings.settle_seconds / 4))
         self._last_scan = clock()
         self._rescan_requested = threading.Event()  # set on inotify queue overflow
         self._rescan_asked = threading.Event()  # SIGHUP: rescan on the settle thread
+        self._observer_lock = threading.RLock()  # around every _observers call
+        self._observers = ObserverSupervisor(
+            self._roots,
+            self._handler,
+            recursive=settings.recursive,
+            polling=settings.polling,
+            poll_interval=settings.poll_interval,
+            on_overflow=self._rescan_requested.set,
+            log=self._log,
+            clock=clock,
+        )
 
     # ---------------------------------------------------------------- lifecycle
 
     @property
     def observer_kind(self) -> ObserverKind:
         """``"inotify"`` (native events) or ``"polling"``."""
-        return self._kind
+        return self._observers.kind
 
     def start(self) -> None:
         """Start watching, then scan what is already in the roots (it settles like new files)."""
         if self._thread is not None:
             raise RuntimeError("Watcher already started")
         with self._observer_lock:
-            self._start_observer()
+            self._observers.start()
         started = self._clock()
         found, moved, removed = self._scan_all()
         self._log.info(
@@ -191,7 +188,7 @@ class Watcher:
         """Stop the observer and the settle thread; waits up to ``timeout`` seconds for each."""
         self._stop.set()
         with self._observer_lock:
-            self._stop_observer(timeout)
+            self._observers.stop(timeout)
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -280,7 +277,7 @@ class Watcher:
         next_health = self._clock() + self.health_interval
         while not self._stop.wait(self._tick):
             try:
-                if self._observer is not None:
+                if self._observers.observer is not None:
                     self._heartbeat()
                 self._drain_events()
                 self._emit_ready()
@@ -405,98 +402,15 @@ class Watcher:
         with self._observer_lock:
             if self._stop.is_set() or self._thread is None:
                 return True
-            reason = self._observer_problem()
+            reason = self._observers.problem(self.stuck_after)
             if reason is None:
                 return True
-            self._log.warning("observer_restarted", reason=reason, kind=self._kind)
-            self._stop_observer(timeout=1.0)
+            self._log.warning("observer_restarted", reason=reason, kind=self._observers.kind)
+            self._observers.stop(timeout=1.0)
             try:
-                self._start_observer()
+                self._observers.start()
             except OSError as exc:
                 self._log.error("observer_restart_failed", error=str(exc))
                 return False
         self.rescan()
         return False
-
-    def _observer_problem(self) -> str | None:
-        observer = self._observer
-        if observer is None:
-            return "not_running"
-        if not observer.is_alive():
-            return "observer_thread_died"
-        emitters = list(observer.emitters)
-        if len(emitters) < len(self._roots) or not all(e.is_alive() for e in emitters):
-            return "emitter_thread_died"
-        dispatched = self._handler.dispatched
-        if observer.event_queue.qsize() > 0 and dispatched == self._seen_dispatched:
-            now = self._clock()
-            if self._stuck_since is None:
-                self._stuck_since = now
-            elif now - self._stuck_since >= self.stuck_after:
-                return "observer_stuck"
-        else:
-            self._stuck_since = None
-        self._seen_dispatched = dispatched
-        return None
-
-    def _start_observer(self) -> None:
-        """Start the native observer, or polling per settings and fallback rules."""
-        self._stuck_since = None
-        mode = self.settings.polling
-        if mode == "auto":
-            remote = [(r, fs) for r in self._roots if (fs := _fs_type(r)) in NETWORK_FS_TYPES]
-            if remote:
-                self._log.warning(
-                    "observer_fallback",
-                    reason="network_filesystem",
-                    fs=remote[0][1],
-                    path=str(remote[0][0]),
-                )
-                mode = "on"
-        if mode != "on":
-            try:
-                native = _native_observer_class(self._rescan_requested.set, self._log)
-                self._observer = self._launch(native, "inotify")
-                return
-            except OSError as exc:
-                if mode == "off" or exc.errno in _NOT_AN_INOTIFY_PROBLEM:
-                    raise
-                fields: dict[str, str] = {"reason": _errno_name(exc), "error": str(exc)}
-                if exc.errno in _FIX_BY_ERRNO:
-                    fields["fix"] = _FIX_BY_ERRNO[exc.errno]
-                self._log.warning("observer_fallback", **fields)
-        self._observer = self._launch(PollingObserver, "polling")
-
-    def _launch(self, cls: Callable[..., BaseObserver], kind: ObserverKind) -> BaseObserver:
-        if kind == "polling":
-            observer = cls(timeout=self.settings.poll_interval)
-        else:
-            if cls is PollingObserver:
-                raise OSError(errno.ENOSYS, "no native file watching on this platform")
-            observer = cls()
-        try:
-            for root in self._roots:
-                observer.schedule(
-                    self._handler,
-                    str(root),
-                    recursive=self.settings.recursive,
-                    event_filter=list(EVENT_FILTER),
-                )
-            observer.start()
-        except BaseException:
-            _shutdown(observer, timeout=1.0)
-            raise
-        self._kind = kind
-        self._seen_dispatched = self._handler.dispatched
-        self._log.info(
-            "observer_started",
-            kind=kind,
-            roots=[str(r) for r in self._roots],
-            recursive=self.settings.recursive,
-        )
-        return observer
-
-    def _stop_observer(self, timeout: float) -> None:
-        observer, self._observer = self._observer, None
-        if observer is not None and not _shutdown(observer, timeout):
-            self._log.warning("observer_abandoned", reason="did_not_stop", timeout=timeout)

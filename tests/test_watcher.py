@@ -16,8 +16,9 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+import resnet_watch.observer_supervisor as observer_supervisor
 import resnet_watch.watch_events as watch_events
-import resnet_watch.watcher as watcher_mod
+from resnet_watch.observers import fs_type
 from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
 from resnet_watch.watcher import StabilityTracker, Watcher, WatchSettings
 
@@ -446,7 +447,7 @@ def test_network_filesystem_is_polled_in_auto_mode(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Roots on NFS/SMB get the polling observer: inotify never sees other machines' writes."""
-    monkeypatch.setattr(watcher_mod, "_fs_type", lambda path: "nfs4")
+    monkeypatch.setattr(observer_supervisor, "fs_type", lambda path: "nfs4")
     with capture_logs() as logs:
         w = env.make()
     assert w.observer_kind == "polling"
@@ -462,9 +463,9 @@ def test_fs_type_reads_the_longest_matching_mount() -> None:
         "nas:/photos /mnt/my\\040photos nfs4 rw 0 0",
         "//nas/x /mnt/smb cifs rw 0 0",
     ]
-    assert watcher_mod._fs_type(Path("/mnt/my photos/inbox"), mounts) == "nfs4"
-    assert watcher_mod._fs_type(Path("/mnt/smb"), mounts) == "cifs"
-    assert watcher_mod._fs_type(Path("/mnt/smbx"), mounts) == "ext4"
+    assert fs_type(Path("/mnt/my photos/inbox"), mounts) == "nfs4"
+    assert fs_type(Path("/mnt/smb"), mounts) == "cifs"
+    assert fs_type(Path("/mnt/smbx"), mounts) == "ext4"
 
 
 def test_lost_events_are_recovered_by_rescan(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -541,7 +542,7 @@ def test_dead_observer_is_restarted_and_files_keep_coming(env: Env) -> None:
     """If the observer thread dies, check_health logs observer_restarted and recovers."""
     w = env.make()
     assert w.check_health() is True
-    observer = w._observer
+    observer = w._observers.observer
     assert observer is not None
     observer.stop()
     observer.join()
@@ -560,8 +561,8 @@ def test_crashed_emitter_is_detected_and_restarted(env: Env) -> None:
     """An exception in watchdog's emitter thread (silent in watchdog) triggers a restart."""
     w = env.make()
     assert w.observer_kind == "inotify"
-    assert w._observer is not None
-    (emitter,) = w._observer.emitters
+    assert w._observers.observer is not None
+    (emitter,) = w._observers.observer.emitters
 
     def boom(timeout: float) -> None:
         raise RuntimeError("emitter crashed")
@@ -599,8 +600,8 @@ def test_stuck_observer_is_abandoned_and_replaced(
     write(env.inbox / "hangs.jpg")
     wait_until(hung.is_set)
     write(env.inbox / "queued-behind.jpg")
-    assert w._observer is not None
-    observer = w._observer
+    assert w._observers.observer is not None
+    observer = w._observers.observer
     wait_until(lambda: observer.event_queue.qsize() > 0)
     try:
         with capture_logs() as logs:
