@@ -38,7 +38,7 @@ from resnet_watch.emitted import EmittedVersions
 from resnet_watch.known import Library
 from resnet_watch.observer_supervisor import ObserverSupervisor
 from resnet_watch.observers import ObserverKind
-from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
+from resnet_watch.pathfilter import PathFilter
 from resnet_watch.relocations import Relocations
 from resnet_watch.scan import Findings, Scanner
 from resnet_watch.settle import FileSignature, StabilityTracker
@@ -51,14 +51,7 @@ from resnet_watch.watch_events import (
     QueueingHandler,
 )
 
-__all__ = [
-    "DEFAULT_IGNORE",
-    "FileSignature",
-    "PathFilter",
-    "StabilityTracker",
-    "WatchSettings",
-    "Watcher",
-]
+__all__ = ["WatchSettings", "Watcher"]
 
 
 @dataclass(frozen=True)

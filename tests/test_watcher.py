@@ -20,7 +20,8 @@ import resnet_watch.observer_supervisor as observer_supervisor
 import resnet_watch.watch_events as watch_events
 from resnet_watch.observers import fs_type
 from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
-from resnet_watch.watcher import StabilityTracker, Watcher, WatchSettings
+from resnet_watch.settle import StabilityTracker
+from resnet_watch.watcher import Watcher, WatchSettings
 
 DEADLINE = 15.0
 IMAGES = ("*.jpg", "*.jpeg", "*.png")
