@@ -35,6 +35,7 @@ from typing import Literal
 import structlog
 
 from resnet_watch.emitted import EmittedVersions
+from resnet_watch.inbox_roots import InboxRoots
 from resnet_watch.known import Library
 from resnet_watch.observer_supervisor import ObserverSupervisor
 from resnet_watch.observers import ObserverKind
@@ -108,8 +109,11 @@ class Watcher:
         )
         self._clock = clock
         self._filter = settings.path_filter()
-        self._roots = tuple(
-            sorted((Path(os.path.realpath(r)) for r in settings.roots), key=lambda p: -len(p.parts))
+        self._roots = InboxRoots(
+            tuple(Path(os.path.realpath(r)) for r in settings.roots),
+            self._filter,
+            recursive=settings.recursive,
+            sidecar_suffix=settings.sidecar_suffixes[0] if settings.sidecar_suffixes else "",
         )
         self._events: queue.SimpleQueue[QueuedEvent] = queue.SimpleQueue()
         self._handler = QueueingHandler(self._events)
@@ -131,7 +135,6 @@ class Watcher:
             if library is not None
             else None
         )
-        self._sidecar_suffix = settings.sidecar_suffixes[0] if settings.sidecar_suffixes else ""
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick = min(0.25, max(0.1, settings.settle_seconds / 4))
@@ -140,7 +143,7 @@ class Watcher:
         self._rescan_asked = threading.Event()  # SIGHUP: rescan on the settle thread
         self._observer_lock = threading.RLock()  # around every _observers call
         self._observers = ObserverSupervisor(
-            self._roots,
+            self._roots.paths,
             self._handler,
             recursive=settings.recursive,
             polling=settings.polling,
@@ -219,9 +222,9 @@ class Watcher:
         if self._relocations is not None:
             self._relocations.clear()  # still indexed: the full scan decides about them now
         found = Findings()
-        for root in self._roots:
+        for root in self._roots.paths:
             self._scanner.walk(root, root, self._touch, self._already_emitted, found)
-        self._scanner.known_but_unvisited(found, self._root_for)
+        self._scanner.known_but_unvisited(found, self._roots.root_for)
         seen, touched = found.seen, found.touched
         moved, removed = self._scanner.reconcile(found, self._touch, self._mark_done)
         found.seen, found.touched = seen, touched
@@ -249,20 +252,6 @@ class Watcher:
         with self._state_lock:
             self._tracker.forget(path)
             self._emitted.remember(path, signature)
-
-    def _root_for(self, path: Path) -> Path | None:
-        for root in self._roots:
-            if path == root or root in path.parents:
-                return root
-        return None
-
-    def _is_candidate(self, path: Path) -> bool:
-        root = self._root_for(path)
-        if root is None:
-            return False
-        if not self.settings.recursive and path.parent != root:
-            return False
-        return self._filter.is_candidate(path, root)
 
     # ---------------------------------------------------------------- settle thread
 
@@ -311,13 +300,13 @@ class Watcher:
             elif kind == GONE:
                 self._on_gone(path)
             elif kind == GONE_DIR:
-                if self._library is not None and self._root_for(path) is not None:
+                if self._library is not None and self._roots.root_for(path) is not None:
                     self._library.gone_folder(path)
-            elif self._is_candidate(path):
+            elif self._roots.is_candidate(path):
                 with self._state_lock:
                     self._tracker.touch(path)
         for directory in scan_dirs:
-            root = self._root_for(directory)
+            root = self._roots.root_for(directory)
             if root is not None and not self._filter.is_ignored_dir(directory, root):
                 self._scanner.walk(directory, root, self._touch, self._already_emitted)
 
@@ -330,11 +319,11 @@ class Watcher:
         with self._state_lock:
             self._tracker.forget(src)
             self._emitted.forget(src)
-        was_photo = self._is_candidate(src)
-        if not self._is_candidate(dest):
+        was_photo = self._roots.is_candidate(src)
+        if not self._roots.is_candidate(dest):
             if was_photo:
                 self._on_gone(src)
-            elif self._image_of_sidecar(src) is not None:
+            elif self._roots.image_of_sidecar(src) is not None:
                 self._on_gone(src)  # our sidecar moved away: its photo needs a new one
             return
         if was_photo and self._relocations is not None and self._relocations.renamed(src, dest):
@@ -346,20 +335,13 @@ class Watcher:
         with self._state_lock:
             self._tracker.forget(path)
             self._emitted.forget(path)
-        if self._is_candidate(path):
+        if self._roots.is_candidate(path):
             if self._relocations is not None:
                 self._relocations.deleted(path)
             return
-        image = self._image_of_sidecar(path)
+        image = self._roots.image_of_sidecar(path)
         if image is not None and os.path.lexists(image):
             self._touch(image)  # sidecar deleted (retry, clean-up): classify it again now
-
-    def _image_of_sidecar(self, path: Path) -> Path | None:
-        suffix = self._sidecar_suffix
-        if not suffix or not path.name.endswith(suffix) or len(path.name) == len(suffix):
-            return None
-        image = path.with_name(path.name[: -len(suffix)])
-        return image if self._is_candidate(image) else None
 
     def _emit_ready(self) -> None:
         with self._state_lock:
