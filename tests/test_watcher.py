@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import pytest
 import structlog
@@ -18,9 +17,6 @@ from structlog.testing import capture_logs
 
 import resnet_watch.observer_supervisor as observer_supervisor
 import resnet_watch.watch_events as watch_events
-from resnet_watch.observers import fs_type
-from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
-from resnet_watch.settle import StabilityTracker
 from resnet_watch.watcher import Watcher, WatchSettings
 
 DEADLINE = 15.0
@@ -127,200 +123,6 @@ def barrier(env: Env, name: str = "zz-barrier.jpg") -> None:
     """Write a fresh file and wait for it: anything queued before it has had its chance."""
     write(env.inbox / name)
     env.recorder.wait_for(name)
-
-
-# ----------------------------------------------------------------------------- PathFilter
-
-ROOT = PurePath("/srv/inbox")
-
-
-def candidate(f: PathFilter, rel: str) -> bool:
-    return f.is_candidate(ROOT / rel, ROOT)
-
-
-def test_default_ignore_patterns_hide_os_sync_and_download_junk() -> None:
-    """macOS/Windows/Synology/Syncthing junk and partial downloads are never candidates."""
-    f = PathFilter(include=IMAGES)
-    for rel in (
-        ".DS_Store",
-        "._IMG_1.jpg",
-        "Thumbs.db",
-        "desktop.ini",
-        "IMG_1.jpg.part",
-        "IMG_1.jpg.crdownload",
-        "IMG_1.tmp",
-        "IMG_1.partial",
-        "~IMG_1.jpg",
-        ".hidden.jpg",
-        ".stfolder/a.jpg",
-        ".stversions/a.jpg",
-        ".Trashes/501/a.jpg",
-        "__MACOSX/album/a.jpg",
-        "@eaDir/a.jpg",
-        "2024/trip/@eaDir/a.jpg/SYNOPHOTO_THUMB_M.jpg",
-        "2024/.cache/a.jpg",
-    ):
-        assert not candidate(f, rel), rel
-    assert candidate(f, "2024/trip/IMG_1.jpg")
-
-
-def test_user_ignore_patterns_are_added_to_the_defaults() -> None:
-    """User patterns extend DEFAULT_IGNORE; they match any component, or a path if they hold /."""
-    f = PathFilter(include=IMAGES, ignore=("raw", "archive/2019*"))
-    assert not candidate(f, "raw/a.jpg")
-    assert not candidate(f, "2024/raw/a.jpg")
-    assert not candidate(f, "archive/2019-05/a.jpg")
-    assert candidate(f, "archive/2020/a.jpg")
-    assert not candidate(f, ".DS_Store")
-    assert not candidate(f, "@eaDir/a.jpg")
-    assert "@eaDir" in DEFAULT_IGNORE
-
-
-def test_own_sidecars_and_temp_files_are_never_candidates() -> None:
-    """Our JSON/XMP sidecars and atomic-write temp files never go back to the pipeline."""
-    f = PathFilter(sidecar_suffixes=(".resnet-watch.json", ".xmp"))
-    assert not candidate(f, "a.jpg.resnet-watch.json")
-    assert not candidate(f, "a.resnet-watch.failed.jpg")
-    assert not candidate(f, "a.xmp")
-    assert not candidate(f, "A.XMP")
-    assert not candidate(f, ".resnet-watch-tmp-123.jpg")
-    assert candidate(f, "a.jpg")
-
-
-def test_include_patterns_match_the_file_name_case_insensitively() -> None:
-    """Only included names are candidates (IMG.JPG counts as *.jpg); no patterns means all."""
-    f = PathFilter(include=IMAGES)
-    assert candidate(f, "IMG_0001.JPG")
-    assert candidate(f, "sub/dir/photo.png")
-    assert not candidate(f, "notes.txt")
-    assert not candidate(f, "jpg/notes.txt")
-    assert candidate(PathFilter(), "notes.txt")
-
-
-def test_only_paths_below_the_root_count_and_the_root_itself_may_be_hidden() -> None:
-    """Components are judged below the root: a hidden root still works, outside paths don't."""
-    f = PathFilter(include=IMAGES)
-    hidden_root = PurePath("/home/u/.inbox")
-    assert f.is_candidate(hidden_root / "a.jpg", hidden_root)
-    assert not f.is_candidate(PurePath("/elsewhere/a.jpg"), ROOT)
-    assert not f.is_candidate(ROOT, ROOT)
-
-
-# ----------------------------------------------------------------------------- StabilityTracker
-
-
-class FakeStat:
-    """Stand-in for os.lstat: a dict of path -> (mode, size, mtime_ns)."""
-
-    def __init__(self) -> None:
-        self.files: dict[Path, tuple[int, int, int]] = {}
-
-    def set(self, path: Path, size: int, mtime_ns: int = 1, mode: int = stat.S_IFREG) -> None:
-        self.files[path] = (mode | 0o644, size, mtime_ns)
-
-    def __call__(self, path: Path) -> os.stat_result:
-        if path not in self.files:
-            raise FileNotFoundError(path)
-        mode, size, mtime_ns = self.files[path]
-        return os.stat_result((mode, 1, 1, 1, 0, 0, size, 0, 0, 0, 0.0, 0.0, 0.0, 0, mtime_ns, 0))
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-Fakes = tuple[StabilityTracker, FakeClock, FakeStat]
-
-
-@pytest.fixture
-def fakes() -> Fakes:
-    clock, fs = FakeClock(), FakeStat()
-    return StabilityTracker(1.0, clock=clock, stat_fn=fs), clock, fs
-
-
-P = Path("/inbox/a.jpg")
-
-
-def test_tracker_is_not_ready_before_the_settle_delay(fakes: Fakes) -> None:
-    """A touched file waits settle_seconds; then it is ready once and no longer pending."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    clock.now += 0.9
-    assert tracker.ready() == []
-    assert tracker.pending() == 1
-    clock.now += 0.2
-    assert tracker.ready() == [P]
-    assert tracker.pending() == 0
-    assert tracker.ready() == []
-
-
-def test_tracker_new_event_restarts_the_timer(fakes: Fakes) -> None:
-    """Another event before the delay is over pushes readiness back by a full delay."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    clock.now += 0.8
-    tracker.touch(P)
-    clock.now += 0.8
-    assert tracker.ready() == []
-    clock.now += 0.3
-    assert tracker.ready() == [P]
-
-
-def test_tracker_changed_size_without_event_restarts_the_timer(fakes: Fakes) -> None:
-    """A file that grew silently (NFS, polling) is re-checked a full delay later."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    fs.set(P, 200)
-    clock.now += 1.1
-    assert tracker.ready() == []
-    clock.now += 0.5
-    assert tracker.ready() == []
-    clock.now += 0.6
-    assert tracker.ready() == [P]
-
-
-def test_tracker_changed_mtime_restarts_the_timer(fakes: Fakes) -> None:
-    """Same size but a new mtime (rewritten in place) counts as a change."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100, mtime_ns=1)
-    tracker.touch(P)
-    fs.set(P, 100, mtime_ns=2)
-    clock.now += 1.1
-    assert tracker.ready() == []
-    clock.now += 1.1
-    assert tracker.ready() == [P]
-
-
-def test_tracker_drops_a_vanished_file(fakes: Fakes) -> None:
-    """A file deleted before it settled is forgotten, never reported."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    del fs.files[P]
-    clock.now += 5
-    assert tracker.ready() == []
-    assert tracker.pending() == 0
-
-
-def test_tracker_reports_symlinks_and_drops_fifos(fakes: Fakes) -> None:
-    """lstat decides: symlinks are reported (to be recorded), FIFOs/sockets/devices are not."""
-    tracker, clock, fs = fakes
-    link, fifo, sock = Path("/i/l.jpg"), Path("/i/f.jpg"), Path("/i/s.jpg")
-    fs.set(link, 10, mode=stat.S_IFLNK)
-    fs.set(fifo, 0, mode=stat.S_IFIFO)
-    fs.set(sock, 0, mode=stat.S_IFSOCK)
-    for p in (link, fifo, sock):
-        tracker.touch(p)
-    clock.now += 2
-    assert tracker.ready() == [link]
-    assert tracker.pending() == 0
 
 
 # ----------------------------------------------------------------------------- Watcher
@@ -455,18 +257,6 @@ def test_network_filesystem_is_polled_in_auto_mode(
     assert any(
         e["event"] == "observer_fallback" and e["reason"] == "network_filesystem" for e in logs
     )
-
-
-def test_fs_type_reads_the_longest_matching_mount() -> None:
-    """The mount holding a path is the longest mount point prefix (octal escapes decoded)."""
-    mounts = [
-        "/dev/sda1 / ext4 rw 0 0",
-        "nas:/photos /mnt/my\\040photos nfs4 rw 0 0",
-        "//nas/x /mnt/smb cifs rw 0 0",
-    ]
-    assert fs_type(Path("/mnt/my photos/inbox"), mounts) == "nfs4"
-    assert fs_type(Path("/mnt/smb"), mounts) == "cifs"
-    assert fs_type(Path("/mnt/smbx"), mounts) == "ext4"
 
 
 def test_lost_events_are_recovered_by_rescan(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
