@@ -4,14 +4,16 @@ watchdog runs event handlers on its observer thread, under its lock, and an exce
 kills the thread silently; inotify drops events on queue overflow without telling anyone; and
 network filesystems deliver no inotify events at all. So the design is:
 
-* the watchdog handler only appends ``(kind, path)`` to a queue and returns;
+* the watchdog handler (``watch_events.py``) only appends ``(kind, path)`` to a queue and
+  returns;
 * our own "settle" thread drains that queue into a :class:`StabilityTracker`, emits files that
   have had no event for ``settle_seconds`` and whose ``lstat`` did not change meanwhile, runs
   the periodic full rescan (which recovers lost events) and a health check that restarts a
-  dead or stuck observer;
+  dead or stuck observer (``observer_supervisor.py``);
 * the daemon's library (the sidecar index, see ``known.Library``) says which files are done,
   so a rescan of a big library costs stats and skips every unchanged file; a small map of
-  recently emitted files only keeps duplicate events from re-emitting a file in the queue;
+  recently emitted files (``emitted.py``) only keeps duplicate events from re-emitting a file
+  in the queue;
 * a rename or move inside the inbox is reported to the library, which carries the sidecars
   along (no model run); a deletion or a move out is reported as gone.
 
