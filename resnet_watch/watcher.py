@@ -4,14 +4,16 @@ watchdog runs event handlers on its observer thread, under its lock, and an exce
 kills the thread silently; inotify drops events on queue overflow without telling anyone; and
 network filesystems deliver no inotify events at all. So the design is:
 
-* the watchdog handler only appends ``(kind, path)`` to a queue and returns;
+* the watchdog handler (``watch_events.py``) only appends ``(kind, path)`` to a queue and
+  returns;
 * our own "settle" thread drains that queue into a :class:`StabilityTracker`, emits files that
   have had no event for ``settle_seconds`` and whose ``lstat`` did not change meanwhile, runs
   the periodic full rescan (which recovers lost events) and a health check that restarts a
-  dead or stuck observer;
+  dead or stuck observer (``observer_supervisor.py``);
 * the daemon's library (the sidecar index, see ``known.Library``) says which files are done,
   so a rescan of a big library costs stats and skips every unchanged file; a small map of
-  recently emitted files only keeps duplicate events from re-emitting a file in the queue;
+  recently emitted files (``emitted.py``) only keeps duplicate events from re-emitting a file
+  in the queue;
 * a rename or move inside the inbox is reported to the library, which carries the sidecars
   along (no model run); a deletion or a move out is reported as gone.
 
@@ -23,59 +25,36 @@ your slowest writer (scanners, SMB copies).
 
 from __future__ import annotations
 
-import errno
 import os
 import queue
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import structlog
-from watchdog.events import (
-    DirCreatedEvent,
-    DirDeletedEvent,
-    DirMovedEvent,
-    FileClosedEvent,
-    FileCreatedEvent,
-    FileDeletedEvent,
-    FileModifiedEvent,
-    FileMovedEvent,
-    FileSystemEvent,
-    FileSystemEventHandler,
-)
-from watchdog.observers.api import BaseObserver
-from watchdog.observers.polling import PollingObserver
 
+from resnet_watch.emitted import EmittedVersions
+from resnet_watch.inbox_roots import InboxRoots
 from resnet_watch.known import Library
-from resnet_watch.observers import FIX_BY_ERRNO as _FIX_BY_ERRNO
-from resnet_watch.observers import NETWORK_FS_TYPES, ObserverKind
-from resnet_watch.observers import NOT_AN_INOTIFY_PROBLEM as _NOT_AN_INOTIFY_PROBLEM
-from resnet_watch.observers import errno_name as _errno_name
-from resnet_watch.observers import fs_type as _fs_type
-from resnet_watch.observers import native_observer_class as _native_observer_class
-from resnet_watch.observers import shutdown as _shutdown
-from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
+from resnet_watch.observer_supervisor import ObserverSupervisor
+from resnet_watch.observers import ObserverKind
+from resnet_watch.pathfilter import PathFilter
 from resnet_watch.relocations import Relocations
 from resnet_watch.scan import Findings, Scanner
 from resnet_watch.settle import FileSignature, StabilityTracker
+from resnet_watch.watch_events import (
+    GONE,
+    GONE_DIR,
+    MOVED,
+    SCAN_DIR,
+    QueuedEvent,
+    QueueingHandler,
+)
 
-__all__ = [
-    "DEFAULT_IGNORE",
-    "FileSignature",
-    "PathFilter",
-    "StabilityTracker",
-    "WatchSettings",
-    "Watcher",
-]
-
-EMITTED_MEMORY = 10_000
-"""Recently emitted files remembered (LRU) so duplicate events do not re-queue them.
-
-The long-term memory of what is done is the library (the sidecar index), not this map."""
+__all__ = ["WatchSettings", "Watcher"]
 
 
 @dataclass(frozen=True)
@@ -97,54 +76,6 @@ class WatchSettings:
         return PathFilter(
             include=self.include, ignore=self.ignore, sidecar_suffixes=self.sidecar_suffixes
         )
-
-
-_EVENT_FILTER = (
-    FileCreatedEvent,
-    FileModifiedEvent,
-    FileClosedEvent,
-    FileMovedEvent,
-    FileDeletedEvent,
-    DirCreatedEvent,
-    DirMovedEvent,
-    DirDeletedEvent,
-)
-"""Only these reach the handler: no open/close-nowrite/attrib noise when the pipeline reads."""
-
-_TOUCH = "touch"
-_GONE = "gone"
-_MOVED = "moved"
-_GONE_DIR = "gone_dir"
-_SCAN_DIR = "scan_dir"
-
-_Event = tuple[str, str, str]  # (kind, path, destination of a move or "")
-
-
-class _QueueingHandler(FileSystemEventHandler):
-    """Runs on watchdog's observer thread: records the event and returns, nothing else."""
-
-    def __init__(self, sink: queue.SimpleQueue[_Event]) -> None:
-        super().__init__()
-        self._sink = sink
-        self.dispatched = 0
-
-    def dispatch(self, event: FileSystemEvent) -> None:
-        self.dispatched += 1
-        put = self._sink.put
-        src = os.fsdecode(event.src_path)
-        if isinstance(event, FileMovedEvent):
-            put((_MOVED, src, os.fsdecode(event.dest_path)))
-        elif isinstance(event, FileClosedEvent | FileModifiedEvent | FileCreatedEvent):
-            put((_TOUCH, src, ""))
-        elif isinstance(event, FileDeletedEvent):
-            put((_GONE, src, ""))
-        elif isinstance(event, DirMovedEvent):
-            # watchdog follows it with one FileMovedEvent per file inside (renames keep tags)
-            put((_SCAN_DIR, os.fsdecode(event.dest_path), ""))
-        elif isinstance(event, DirCreatedEvent):
-            put((_SCAN_DIR, src, ""))
-        elif isinstance(event, DirDeletedEvent):
-            put((_GONE_DIR, src, ""))
 
 
 class Watcher:
@@ -180,14 +111,17 @@ class Watcher:
         )
         self._clock = clock
         self._filter = settings.path_filter()
-        self._roots = tuple(
-            sorted((Path(os.path.realpath(r)) for r in settings.roots), key=lambda p: -len(p.parts))
+        self._roots = InboxRoots(
+            tuple(Path(os.path.realpath(r)) for r in settings.roots),
+            self._filter,
+            recursive=settings.recursive,
+            sidecar_suffix=settings.sidecar_suffixes[0] if settings.sidecar_suffixes else "",
         )
-        self._events: queue.SimpleQueue[_Event] = queue.SimpleQueue()
-        self._handler = _QueueingHandler(self._events)
+        self._events: queue.SimpleQueue[QueuedEvent] = queue.SimpleQueue()
+        self._handler = QueueingHandler(self._events)
         self._state_lock = threading.Lock()
         self._tracker = StabilityTracker(settings.settle_seconds, clock=clock)
-        self._emitted: OrderedDict[Path, FileSignature] = OrderedDict()
+        self._emitted = EmittedVersions()
         self._library = library
         self._scanner = Scanner(self._filter, settings.recursive, library, self._scan_failed)
         # a deletion waits longer than a file takes to settle, so a rename's new name is
@@ -203,32 +137,37 @@ class Watcher:
             if library is not None
             else None
         )
-        self._sidecar_suffix = settings.sidecar_suffixes[0] if settings.sidecar_suffixes else ""
-        self._observer_lock = threading.RLock()
-        self._observer: BaseObserver | None = None
-        self._kind: ObserverKind = "inotify"
-        self._stuck_since: float | None = None
-        self._seen_dispatched = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._tick = min(0.25, max(0.1, settings.settle_seconds / 4))
         self._last_scan = clock()
         self._rescan_requested = threading.Event()  # set on inotify queue overflow
         self._rescan_asked = threading.Event()  # SIGHUP: rescan on the settle thread
+        self._observer_lock = threading.RLock()  # around every _observers call
+        self._observers = ObserverSupervisor(
+            self._roots.paths,
+            self._handler,
+            recursive=settings.recursive,
+            polling=settings.polling,
+            poll_interval=settings.poll_interval,
+            on_overflow=self._rescan_requested.set,
+            log=self._log,
+            clock=clock,
+        )
 
     # ---------------------------------------------------------------- lifecycle
 
     @property
     def observer_kind(self) -> ObserverKind:
         """``"inotify"`` (native events) or ``"polling"``."""
-        return self._kind
+        return self._observers.kind
 
     def start(self) -> None:
         """Start watching, then scan what is already in the roots (it settles like new files)."""
         if self._thread is not None:
             raise RuntimeError("Watcher already started")
         with self._observer_lock:
-            self._start_observer()
+            self._observers.start()
         started = self._clock()
         found, moved, removed = self._scan_all()
         self._log.info(
@@ -247,7 +186,7 @@ class Watcher:
         """Stop the observer and the settle thread; waits up to ``timeout`` seconds for each."""
         self._stop.set()
         with self._observer_lock:
-            self._stop_observer(timeout)
+            self._observers.stop(timeout)
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -285,9 +224,9 @@ class Watcher:
         if self._relocations is not None:
             self._relocations.clear()  # still indexed: the full scan decides about them now
         found = Findings()
-        for root in self._roots:
+        for root in self._roots.paths:
             self._scanner.walk(root, root, self._touch, self._already_emitted, found)
-        self._scanner.known_but_unvisited(found, self._root_for)
+        self._scanner.known_but_unvisited(found, self._roots.root_for)
         seen, touched = found.seen, found.touched
         moved, removed = self._scanner.reconcile(found, self._touch, self._mark_done)
         found.seen, found.touched = seen, touched
@@ -299,15 +238,12 @@ class Watcher:
     def _touch(self, path: Path) -> None:
         """(Re)start ``path``'s settle timer; a known-changed file is emitted again."""
         with self._state_lock:
-            self._emitted.pop(path, None)
+            self._emitted.forget(path)
             self._tracker.touch(path)
 
     def _already_emitted(self, path: Path, signature: FileSignature) -> bool:
         with self._state_lock:
-            if self._emitted.get(path) == signature:
-                self._emitted.move_to_end(path)
-                return True
-            return False
+            return self._emitted.is_current(path, signature)
 
     def _mark_done(self, path: Path) -> None:
         """``path`` needs no pipeline run (its tags moved with it): do not emit this version."""
@@ -317,27 +253,7 @@ class Watcher:
             return
         with self._state_lock:
             self._tracker.forget(path)
-            self._remember(path, signature)
-
-    def _remember(self, path: Path, signature: FileSignature) -> None:
-        self._emitted[path] = signature
-        self._emitted.move_to_end(path)
-        while len(self._emitted) > EMITTED_MEMORY:
-            self._emitted.popitem(last=False)
-
-    def _root_for(self, path: Path) -> Path | None:
-        for root in self._roots:
-            if path == root or root in path.parents:
-                return root
-        return None
-
-    def _is_candidate(self, path: Path) -> bool:
-        root = self._root_for(path)
-        if root is None:
-            return False
-        if not self.settings.recursive and path.parent != root:
-            return False
-        return self._filter.is_candidate(path, root)
+            self._emitted.remember(path, signature)
 
     # ---------------------------------------------------------------- settle thread
 
@@ -345,7 +261,7 @@ class Watcher:
         next_health = self._clock() + self.health_interval
         while not self._stop.wait(self._tick):
             try:
-                if self._observer is not None:
+                if self._observers.observer is not None:
                     self._heartbeat()
                 self._drain_events()
                 self._emit_ready()
@@ -369,7 +285,7 @@ class Watcher:
                 self._log.exception("settle_loop_failed")
 
     def _drain_events(self) -> None:
-        batch: list[_Event] = []
+        batch: list[QueuedEvent] = []
         while True:
             try:
                 batch.append(self._events.get_nowait())
@@ -378,21 +294,21 @@ class Watcher:
         scan_dirs: list[Path] = []
         for kind, raw, raw_dest in batch:
             path = Path(raw)
-            if kind == _SCAN_DIR:
+            if kind == SCAN_DIR:
                 if self.settings.recursive:
                     scan_dirs.append(path)
-            elif kind == _MOVED:
+            elif kind == MOVED:
                 self._on_moved(path, Path(raw_dest))
-            elif kind == _GONE:
+            elif kind == GONE:
                 self._on_gone(path)
-            elif kind == _GONE_DIR:
-                if self._library is not None and self._root_for(path) is not None:
+            elif kind == GONE_DIR:
+                if self._library is not None and self._roots.root_for(path) is not None:
                     self._library.gone_folder(path)
-            elif self._is_candidate(path):
+            elif self._roots.is_candidate(path):
                 with self._state_lock:
                     self._tracker.touch(path)
         for directory in scan_dirs:
-            root = self._root_for(directory)
+            root = self._roots.root_for(directory)
             if root is not None and not self._filter.is_ignored_dir(directory, root):
                 self._scanner.walk(directory, root, self._touch, self._already_emitted)
 
@@ -404,12 +320,12 @@ class Watcher:
         """A rename: tags follow inside the inbox; a move out counts as a deletion."""
         with self._state_lock:
             self._tracker.forget(src)
-            self._emitted.pop(src, None)
-        was_photo = self._is_candidate(src)
-        if not self._is_candidate(dest):
+            self._emitted.forget(src)
+        was_photo = self._roots.is_candidate(src)
+        if not self._roots.is_candidate(dest):
             if was_photo:
                 self._on_gone(src)
-            elif self._image_of_sidecar(src) is not None:
+            elif self._roots.image_of_sidecar(src) is not None:
                 self._on_gone(src)  # our sidecar moved away: its photo needs a new one
             return
         if was_photo and self._relocations is not None and self._relocations.renamed(src, dest):
@@ -420,21 +336,14 @@ class Watcher:
     def _on_gone(self, path: Path) -> None:
         with self._state_lock:
             self._tracker.forget(path)
-            self._emitted.pop(path, None)
-        if self._is_candidate(path):
+            self._emitted.forget(path)
+        if self._roots.is_candidate(path):
             if self._relocations is not None:
                 self._relocations.deleted(path)
             return
-        image = self._image_of_sidecar(path)
+        image = self._roots.image_of_sidecar(path)
         if image is not None and os.path.lexists(image):
             self._touch(image)  # sidecar deleted (retry, clean-up): classify it again now
-
-    def _image_of_sidecar(self, path: Path) -> Path | None:
-        suffix = self._sidecar_suffix
-        if not suffix or not path.name.endswith(suffix) or len(path.name) == len(suffix):
-            return None
-        image = path.with_name(path.name[: -len(suffix)])
-        return image if self._is_candidate(image) else None
 
     def _emit_ready(self) -> None:
         with self._state_lock:
@@ -445,16 +354,15 @@ class Watcher:
             if self._stop.is_set():
                 return
             with self._state_lock:
-                if self._emitted.get(path) == signature:
-                    self._emitted.move_to_end(path)
+                if self._emitted.is_current(path, signature):
                     continue
-                self._remember(path, signature)
+                self._emitted.remember(path, signature)
             try:
                 accepted = self._on_ready(path)
             except Exception:
                 # Not marked as emitted, so its next event or the next rescan retries it.
                 with self._state_lock:
-                    self._emitted.pop(path, None)
+                    self._emitted.forget(path)
                 self._log.exception("on_ready_failed", path=str(path))
             else:
                 if accepted is False and not self._stop.is_set():
@@ -471,98 +379,15 @@ class Watcher:
         with self._observer_lock:
             if self._stop.is_set() or self._thread is None:
                 return True
-            reason = self._observer_problem()
+            reason = self._observers.problem(self.stuck_after)
             if reason is None:
                 return True
-            self._log.warning("observer_restarted", reason=reason, kind=self._kind)
-            self._stop_observer(timeout=1.0)
+            self._log.warning("observer_restarted", reason=reason, kind=self._observers.kind)
+            self._observers.stop(timeout=1.0)
             try:
-                self._start_observer()
+                self._observers.start()
             except OSError as exc:
                 self._log.error("observer_restart_failed", error=str(exc))
                 return False
         self.rescan()
         return False
-
-    def _observer_problem(self) -> str | None:
-        observer = self._observer
-        if observer is None:
-            return "not_running"
-        if not observer.is_alive():
-            return "observer_thread_died"
-        emitters = list(observer.emitters)
-        if len(emitters) < len(self._roots) or not all(e.is_alive() for e in emitters):
-            return "emitter_thread_died"
-        dispatched = self._handler.dispatched
-        if observer.event_queue.qsize() > 0 and dispatched == self._seen_dispatched:
-            now = self._clock()
-            if self._stuck_since is None:
-                self._stuck_since = now
-            elif now - self._stuck_since >= self.stuck_after:
-                return "observer_stuck"
-        else:
-            self._stuck_since = None
-        self._seen_dispatched = dispatched
-        return None
-
-    def _start_observer(self) -> None:
-        """Start the native observer, or polling per settings and fallback rules."""
-        self._stuck_since = None
-        mode = self.settings.polling
-        if mode == "auto":
-            remote = [(r, fs) for r in self._roots if (fs := _fs_type(r)) in NETWORK_FS_TYPES]
-            if remote:
-                self._log.warning(
-                    "observer_fallback",
-                    reason="network_filesystem",
-                    fs=remote[0][1],
-                    path=str(remote[0][0]),
-                )
-                mode = "on"
-        if mode != "on":
-            try:
-                native = _native_observer_class(self._rescan_requested.set, self._log)
-                self._observer = self._launch(native, "inotify")
-                return
-            except OSError as exc:
-                if mode == "off" or exc.errno in _NOT_AN_INOTIFY_PROBLEM:
-                    raise
-                fields: dict[str, str] = {"reason": _errno_name(exc), "error": str(exc)}
-                if exc.errno in _FIX_BY_ERRNO:
-                    fields["fix"] = _FIX_BY_ERRNO[exc.errno]
-                self._log.warning("observer_fallback", **fields)
-        self._observer = self._launch(PollingObserver, "polling")
-
-    def _launch(self, cls: Callable[..., BaseObserver], kind: ObserverKind) -> BaseObserver:
-        if kind == "polling":
-            observer = cls(timeout=self.settings.poll_interval)
-        else:
-            if cls is PollingObserver:
-                raise OSError(errno.ENOSYS, "no native file watching on this platform")
-            observer = cls()
-        try:
-            for root in self._roots:
-                observer.schedule(
-                    self._handler,
-                    str(root),
-                    recursive=self.settings.recursive,
-                    event_filter=list(_EVENT_FILTER),
-                )
-            observer.start()
-        except BaseException:
-            _shutdown(observer, timeout=1.0)
-            raise
-        self._kind = kind
-        self._seen_dispatched = self._handler.dispatched
-        self._log.info(
-            "observer_started",
-            kind=kind,
-            roots=[str(r) for r in self._roots],
-            recursive=self.settings.recursive,
-        )
-        return observer
-
-    def _stop_observer(self, timeout: float) -> None:
-        observer, self._observer = self._observer, None
-        if observer is not None and not _shutdown(observer, timeout):
-            self._log.warning("observer_abandoned", reason="did_not_stop", timeout=timeout)

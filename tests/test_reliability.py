@@ -274,10 +274,10 @@ def test_burst_of_5000_with_lost_events_is_recovered_by_rescan(tmp_path: Path) -
     try:
         watcher.start()
         # drop every event from now on: only the periodic rescan can find the files
-        import resnet_watch.watcher as watcher_mod
+        import resnet_watch.watch_events as watch_events
 
-        original = watcher_mod._QueueingHandler.dispatch
-        watcher_mod._QueueingHandler.dispatch = lambda self, event: None  # type: ignore[method-assign]
+        original = watch_events.QueueingHandler.dispatch
+        watch_events.QueueingHandler.dispatch = lambda self, event: None  # type: ignore[method-assign]
         try:
             move_into(inbox, images)
             deadline = time.monotonic() + 240
@@ -287,7 +287,7 @@ def test_burst_of_5000_with_lost_events_is_recovered_by_rescan(tmp_path: Path) -
                     break
                 time.sleep(0.1)
         finally:
-            watcher_mod._QueueingHandler.dispatch = original  # type: ignore[method-assign]
+            watch_events.QueueingHandler.dispatch = original  # type: ignore[method-assign]
     finally:
         watcher.stop()
         pipeline.stop()

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 import errno
 import os
-import stat
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
-from pathlib import Path, PurePath
+from pathlib import Path
 
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
-import resnet_watch.watcher as watcher_mod
-from resnet_watch.pathfilter import DEFAULT_IGNORE, PathFilter
-from resnet_watch.watcher import StabilityTracker, Watcher, WatchSettings
+import resnet_watch.observer_supervisor as observer_supervisor
+import resnet_watch.watch_events as watch_events
+from resnet_watch.watcher import Watcher, WatchSettings
 
 DEADLINE = 15.0
 IMAGES = ("*.jpg", "*.jpeg", "*.png")
@@ -124,200 +123,6 @@ def barrier(env: Env, name: str = "zz-barrier.jpg") -> None:
     """Write a fresh file and wait for it: anything queued before it has had its chance."""
     write(env.inbox / name)
     env.recorder.wait_for(name)
-
-
-# ----------------------------------------------------------------------------- PathFilter
-
-ROOT = PurePath("/srv/inbox")
-
-
-def candidate(f: PathFilter, rel: str) -> bool:
-    return f.is_candidate(ROOT / rel, ROOT)
-
-
-def test_default_ignore_patterns_hide_os_sync_and_download_junk() -> None:
-    """macOS/Windows/Synology/Syncthing junk and partial downloads are never candidates."""
-    f = PathFilter(include=IMAGES)
-    for rel in (
-        ".DS_Store",
-        "._IMG_1.jpg",
-        "Thumbs.db",
-        "desktop.ini",
-        "IMG_1.jpg.part",
-        "IMG_1.jpg.crdownload",
-        "IMG_1.tmp",
-        "IMG_1.partial",
-        "~IMG_1.jpg",
-        ".hidden.jpg",
-        ".stfolder/a.jpg",
-        ".stversions/a.jpg",
-        ".Trashes/501/a.jpg",
-        "__MACOSX/album/a.jpg",
-        "@eaDir/a.jpg",
-        "2024/trip/@eaDir/a.jpg/SYNOPHOTO_THUMB_M.jpg",
-        "2024/.cache/a.jpg",
-    ):
-        assert not candidate(f, rel), rel
-    assert candidate(f, "2024/trip/IMG_1.jpg")
-
-
-def test_user_ignore_patterns_are_added_to_the_defaults() -> None:
-    """User patterns extend DEFAULT_IGNORE; they match any component, or a path if they hold /."""
-    f = PathFilter(include=IMAGES, ignore=("raw", "archive/2019*"))
-    assert not candidate(f, "raw/a.jpg")
-    assert not candidate(f, "2024/raw/a.jpg")
-    assert not candidate(f, "archive/2019-05/a.jpg")
-    assert candidate(f, "archive/2020/a.jpg")
-    assert not candidate(f, ".DS_Store")
-    assert not candidate(f, "@eaDir/a.jpg")
-    assert "@eaDir" in DEFAULT_IGNORE
-
-
-def test_own_sidecars_and_temp_files_are_never_candidates() -> None:
-    """Our JSON/XMP sidecars and atomic-write temp files never go back to the pipeline."""
-    f = PathFilter(sidecar_suffixes=(".resnet-watch.json", ".xmp"))
-    assert not candidate(f, "a.jpg.resnet-watch.json")
-    assert not candidate(f, "a.resnet-watch.failed.jpg")
-    assert not candidate(f, "a.xmp")
-    assert not candidate(f, "A.XMP")
-    assert not candidate(f, ".resnet-watch-tmp-123.jpg")
-    assert candidate(f, "a.jpg")
-
-
-def test_include_patterns_match_the_file_name_case_insensitively() -> None:
-    """Only included names are candidates (IMG.JPG counts as *.jpg); no patterns means all."""
-    f = PathFilter(include=IMAGES)
-    assert candidate(f, "IMG_0001.JPG")
-    assert candidate(f, "sub/dir/photo.png")
-    assert not candidate(f, "notes.txt")
-    assert not candidate(f, "jpg/notes.txt")
-    assert candidate(PathFilter(), "notes.txt")
-
-
-def test_only_paths_below_the_root_count_and_the_root_itself_may_be_hidden() -> None:
-    """Components are judged below the root: a hidden root still works, outside paths don't."""
-    f = PathFilter(include=IMAGES)
-    hidden_root = PurePath("/home/u/.inbox")
-    assert f.is_candidate(hidden_root / "a.jpg", hidden_root)
-    assert not f.is_candidate(PurePath("/elsewhere/a.jpg"), ROOT)
-    assert not f.is_candidate(ROOT, ROOT)
-
-
-# ----------------------------------------------------------------------------- StabilityTracker
-
-
-class FakeStat:
-    """Stand-in for os.lstat: a dict of path -> (mode, size, mtime_ns)."""
-
-    def __init__(self) -> None:
-        self.files: dict[Path, tuple[int, int, int]] = {}
-
-    def set(self, path: Path, size: int, mtime_ns: int = 1, mode: int = stat.S_IFREG) -> None:
-        self.files[path] = (mode | 0o644, size, mtime_ns)
-
-    def __call__(self, path: Path) -> os.stat_result:
-        if path not in self.files:
-            raise FileNotFoundError(path)
-        mode, size, mtime_ns = self.files[path]
-        return os.stat_result((mode, 1, 1, 1, 0, 0, size, 0, 0, 0, 0.0, 0.0, 0.0, 0, mtime_ns, 0))
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-Fakes = tuple[StabilityTracker, FakeClock, FakeStat]
-
-
-@pytest.fixture
-def fakes() -> Fakes:
-    clock, fs = FakeClock(), FakeStat()
-    return StabilityTracker(1.0, clock=clock, stat_fn=fs), clock, fs
-
-
-P = Path("/inbox/a.jpg")
-
-
-def test_tracker_is_not_ready_before_the_settle_delay(fakes: Fakes) -> None:
-    """A touched file waits settle_seconds; then it is ready once and no longer pending."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    clock.now += 0.9
-    assert tracker.ready() == []
-    assert tracker.pending() == 1
-    clock.now += 0.2
-    assert tracker.ready() == [P]
-    assert tracker.pending() == 0
-    assert tracker.ready() == []
-
-
-def test_tracker_new_event_restarts_the_timer(fakes: Fakes) -> None:
-    """Another event before the delay is over pushes readiness back by a full delay."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    clock.now += 0.8
-    tracker.touch(P)
-    clock.now += 0.8
-    assert tracker.ready() == []
-    clock.now += 0.3
-    assert tracker.ready() == [P]
-
-
-def test_tracker_changed_size_without_event_restarts_the_timer(fakes: Fakes) -> None:
-    """A file that grew silently (NFS, polling) is re-checked a full delay later."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    fs.set(P, 200)
-    clock.now += 1.1
-    assert tracker.ready() == []
-    clock.now += 0.5
-    assert tracker.ready() == []
-    clock.now += 0.6
-    assert tracker.ready() == [P]
-
-
-def test_tracker_changed_mtime_restarts_the_timer(fakes: Fakes) -> None:
-    """Same size but a new mtime (rewritten in place) counts as a change."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100, mtime_ns=1)
-    tracker.touch(P)
-    fs.set(P, 100, mtime_ns=2)
-    clock.now += 1.1
-    assert tracker.ready() == []
-    clock.now += 1.1
-    assert tracker.ready() == [P]
-
-
-def test_tracker_drops_a_vanished_file(fakes: Fakes) -> None:
-    """A file deleted before it settled is forgotten, never reported."""
-    tracker, clock, fs = fakes
-    fs.set(P, 100)
-    tracker.touch(P)
-    del fs.files[P]
-    clock.now += 5
-    assert tracker.ready() == []
-    assert tracker.pending() == 0
-
-
-def test_tracker_reports_symlinks_and_drops_fifos(fakes: Fakes) -> None:
-    """lstat decides: symlinks are reported (to be recorded), FIFOs/sockets/devices are not."""
-    tracker, clock, fs = fakes
-    link, fifo, sock = Path("/i/l.jpg"), Path("/i/f.jpg"), Path("/i/s.jpg")
-    fs.set(link, 10, mode=stat.S_IFLNK)
-    fs.set(fifo, 0, mode=stat.S_IFIFO)
-    fs.set(sock, 0, mode=stat.S_IFSOCK)
-    for p in (link, fifo, sock):
-        tracker.touch(p)
-    clock.now += 2
-    assert tracker.ready() == [link]
-    assert tracker.pending() == 0
 
 
 # ----------------------------------------------------------------------------- Watcher
@@ -445,7 +250,7 @@ def test_network_filesystem_is_polled_in_auto_mode(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Roots on NFS/SMB get the polling observer: inotify never sees other machines' writes."""
-    monkeypatch.setattr(watcher_mod, "_fs_type", lambda path: "nfs4")
+    monkeypatch.setattr(observer_supervisor, "fs_type", lambda path: "nfs4")
     with capture_logs() as logs:
         w = env.make()
     assert w.observer_kind == "polling"
@@ -454,21 +259,9 @@ def test_network_filesystem_is_polled_in_auto_mode(
     )
 
 
-def test_fs_type_reads_the_longest_matching_mount() -> None:
-    """The mount holding a path is the longest mount point prefix (octal escapes decoded)."""
-    mounts = [
-        "/dev/sda1 / ext4 rw 0 0",
-        "nas:/photos /mnt/my\\040photos nfs4 rw 0 0",
-        "//nas/x /mnt/smb cifs rw 0 0",
-    ]
-    assert watcher_mod._fs_type(Path("/mnt/my photos/inbox"), mounts) == "nfs4"
-    assert watcher_mod._fs_type(Path("/mnt/smb"), mounts) == "cifs"
-    assert watcher_mod._fs_type(Path("/mnt/smbx"), mounts) == "ext4"
-
-
 def test_lost_events_are_recovered_by_rescan(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """With every event dropped (inotify overflow), rescan() still finds every file."""
-    monkeypatch.setattr(watcher_mod._QueueingHandler, "dispatch", lambda self, event: None)
+    monkeypatch.setattr(watch_events.QueueingHandler, "dispatch", lambda self, event: None)
     w = env.make()
     names = [f"lost-{i}.jpg" for i in range(20)]
     for name in names:
@@ -482,7 +275,7 @@ def test_lost_events_are_recovered_by_rescan(env: Env, monkeypatch: pytest.Monke
 
 def test_periodic_rescan_recovers_lost_events(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     """The settle thread rescans every rescan_interval on its own."""
-    monkeypatch.setattr(watcher_mod._QueueingHandler, "dispatch", lambda self, event: None)
+    monkeypatch.setattr(watch_events.QueueingHandler, "dispatch", lambda self, event: None)
     env.make(rescan_interval=0.5)
     write(env.inbox / "found-later.jpg")
     env.recorder.wait_for("found-later.jpg")
@@ -540,7 +333,7 @@ def test_dead_observer_is_restarted_and_files_keep_coming(env: Env) -> None:
     """If the observer thread dies, check_health logs observer_restarted and recovers."""
     w = env.make()
     assert w.check_health() is True
-    observer = w._observer
+    observer = w._observers.observer
     assert observer is not None
     observer.stop()
     observer.join()
@@ -559,8 +352,8 @@ def test_crashed_emitter_is_detected_and_restarted(env: Env) -> None:
     """An exception in watchdog's emitter thread (silent in watchdog) triggers a restart."""
     w = env.make()
     assert w.observer_kind == "inotify"
-    assert w._observer is not None
-    (emitter,) = w._observer.emitters
+    assert w._observers.observer is not None
+    (emitter,) = w._observers.observer.emitters
 
     def boom(timeout: float) -> None:
         raise RuntimeError("emitter crashed")
@@ -583,23 +376,23 @@ def test_stuck_observer_is_abandoned_and_replaced(
     """An observer whose dispatch hangs is replaced; files arriving meanwhile are not lost."""
     release = threading.Event()
     hung = threading.Event()
-    original = watcher_mod._QueueingHandler.dispatch
+    original = watch_events.QueueingHandler.dispatch
 
-    def hang_once(self: watcher_mod._QueueingHandler, event: object) -> None:
+    def hang_once(self: watch_events.QueueingHandler, event: object) -> None:
         if not hung.is_set():
             hung.set()
             release.wait(DEADLINE)
             return
         original(self, event)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(watcher_mod._QueueingHandler, "dispatch", hang_once)
+    monkeypatch.setattr(watch_events.QueueingHandler, "dispatch", hang_once)
     w = env.make()
     w.stuck_after = 0.0
     write(env.inbox / "hangs.jpg")
     wait_until(hung.is_set)
     write(env.inbox / "queued-behind.jpg")
-    assert w._observer is not None
-    observer = w._observer
+    assert w._observers.observer is not None
+    observer = w._observers.observer
     wait_until(lambda: observer.event_queue.qsize() > 0)
     try:
         with capture_logs() as logs:
