@@ -10,8 +10,6 @@ the ones that cannot.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import dataclasses
 import gc
 import os
@@ -38,6 +36,7 @@ from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
 from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, PipelineSettings, Sink
+from resnet_watch.process_memory import memory_trimmer, rss_bytes
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
 from resnet_watch.sidecar import sweep_temp_files
 from resnet_watch.store import SidecarStore, StoreSettings
@@ -47,7 +46,7 @@ from resnet_watch.web.activity import Activity, StatusSnapshot
 if TYPE_CHECKING:
     from resnet_watch.queue.dispatcher import QueueDispatcher
 
-__all__ = ["Daemon", "build_pipeline_settings", "memory_trimmer", "rss_bytes"]
+__all__ = ["Daemon", "build_pipeline_settings"]
 
 # Settings SIGHUP can apply to a running daemon; everything else needs a restart.
 _RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
@@ -57,32 +56,6 @@ _RELOADABLE |= {"custom.head", "custom.screenshots"}  # the head file is re-read
 STALL_SECONDS = 30.0
 """A part (pipeline, watcher) without progress for this long stops the watchdog pings
 (half the watchdog timeout when systemd runs one)."""
-
-
-def rss_bytes() -> int:
-    """Resident set size of this process, from /proc (0 where unavailable)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def memory_trimmer() -> Callable[[], None]:
-    """glibc keeps freed decode buffers; returning them keeps RSS flat over months."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return lambda: None
-    try:
-        libc = ctypes.CDLL(name)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-
-    def run() -> None:
-        trim(0)
-
-    return run
 
 
 def _runtime_version(runtime: str) -> str:
