@@ -26,27 +26,27 @@ from typing import TYPE_CHECKING, Any
 
 from resnet_watch import __version__
 from resnet_watch.catalog import Catalog
+from resnet_watch.component_settings import build_pipeline_settings, store_settings, watch_settings
 from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.custom import CustomTagger
 from resnet_watch.errors import ConfigError, WeightsError
-from resnet_watch.imaging import ImageLimits
 from resnet_watch.index import FileIndex, open_index
 from resnet_watch.liveness import Liveness
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
-from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, PipelineSettings, Sink
+from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, Sink
 from resnet_watch.process_memory import memory_trimmer, rss_bytes
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
 from resnet_watch.sidecar import sweep_temp_files
-from resnet_watch.store import SidecarStore, StoreSettings
-from resnet_watch.watcher import Watcher, WatchSettings
+from resnet_watch.store import SidecarStore
+from resnet_watch.watcher import Watcher
 from resnet_watch.web.activity import Activity, StatusSnapshot
 
 if TYPE_CHECKING:
     from resnet_watch.queue.dispatcher import QueueDispatcher
 
-__all__ = ["Daemon", "build_pipeline_settings"]
+__all__ = ["Daemon"]
 
 # Settings SIGHUP can apply to a running daemon; everything else needs a restart.
 _RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
@@ -66,51 +66,6 @@ def _runtime_version(runtime: str) -> str:
         return version(runtime)
     except PackageNotFoundError:
         return "unknown"
-
-
-def build_pipeline_settings(
-    cfg: Config, decode_threads: int, model: str | None = None
-) -> PipelineSettings:
-    """The pipeline's settings; ``pipeline.batch_size: 0`` takes ``model``'s measured best."""
-    from resnet_watch.models import preferred_batch
-
-    return PipelineSettings(
-        limits=ImageLimits(
-            max_bytes=cfg.limits.max_file_bytes,
-            max_pixels=cfg.limits.max_pixels,
-            max_frames=cfg.limits.max_frames,
-        ),
-        top_k=cfg.model.top_k,
-        min_score=cfg.model.min_score,
-        decode_threads=decode_threads,
-        batch_size=cfg.pipeline.batch_size or preferred_batch(model),
-        batch_wait=cfg.pipeline.batch_wait_ms / 1000,
-        queue_size=cfg.pipeline.queue_size,
-    )
-
-
-def _watch_settings(cfg: Config) -> WatchSettings:
-    return WatchSettings(
-        roots=cfg.inbox.paths,
-        recursive=cfg.inbox.recursive,
-        include=cfg.inbox.include,
-        ignore=cfg.inbox.ignore,
-        settle_seconds=cfg.watch.settle_seconds,
-        polling=cfg.watch.polling,
-        poll_interval=cfg.watch.poll_interval,
-        rescan_interval=cfg.watch.rescan_interval,
-        sidecar_suffixes=(cfg.sidecar.suffix, ".xmp"),
-    )
-
-
-def _store_settings(cfg: Config) -> StoreSettings:
-    return StoreSettings(
-        suffix=cfg.sidecar.suffix,
-        retries=cfg.pipeline.retries,
-        backoff_seconds=cfg.pipeline.retry_backoff_seconds,
-        reclassify_on_model_change=cfg.model.reclassify_on_change,
-        keep_embeddings=cfg.custom.keep_embeddings,
-    )
 
 
 def _reloadable(key: str) -> bool:
@@ -232,7 +187,7 @@ class Daemon:
         self._load_head(cfg)
         index, catalog = self._open_library(info)
         store = SidecarStore(
-            _store_settings(cfg),
+            store_settings(cfg),
             info,
             get_logger("resnet_watch.images"),
             enrich=self._enrich,
@@ -253,7 +208,7 @@ class Daemon:
         )
         self.pipeline.start()
         self.watcher = Watcher(
-            _watch_settings(cfg),
+            watch_settings(cfg),
             self._submit_from_watcher,
             get_logger("resnet_watch.watcher"),
             heartbeat=self.liveness.beater("watcher"),
@@ -314,7 +269,7 @@ class Daemon:
         def sink_for(info: ModelInfo) -> Sink:
             if info not in sinks:  # one store per worker model: each sidecar names its own
                 store = SidecarStore(
-                    _store_settings(cfg),
+                    store_settings(cfg),
                     info,
                     get_logger("resnet_watch.images"),
                     enrich=self._enrich,
@@ -343,7 +298,7 @@ class Daemon:
         self.model_info = dispatcher.model
         self._load_head(cfg)
         self.watcher = Watcher(
-            _watch_settings(cfg),
+            watch_settings(cfg),
             dispatcher.submit,
             get_logger("resnet_watch.watcher"),
             heartbeat=self.liveness.beater("watcher"),
