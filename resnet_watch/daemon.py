@@ -10,7 +10,6 @@ the ones that cannot.
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import os
 import platform
@@ -37,6 +36,7 @@ from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
 from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, Sink
 from resnet_watch.process_memory import memory_trimmer, rss_bytes
+from resnet_watch.reloadable import plan_reload
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
 from resnet_watch.sidecar import sweep_temp_files
 from resnet_watch.store import SidecarStore
@@ -47,11 +47,6 @@ if TYPE_CHECKING:
     from resnet_watch.queue.dispatcher import QueueDispatcher
 
 __all__ = ["Daemon"]
-
-# Settings SIGHUP can apply to a running daemon; everything else needs a restart.
-_RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
-_RELOADABLE |= {"pipeline.retry_backoff_seconds", "pipeline.batch_wait_ms"}
-_RELOADABLE |= {"custom.head", "custom.screenshots"}  # the head file is re-read on SIGHUP
 
 STALL_SECONDS = 30.0
 """A part (pipeline, watcher) without progress for this long stops the watchdog pings
@@ -66,34 +61,6 @@ def _runtime_version(runtime: str) -> str:
         return version(runtime)
     except PackageNotFoundError:
         return "unknown"
-
-
-def _reloadable(key: str) -> bool:
-    return key in _RELOADABLE or key.split(".")[0] in _RELOADABLE
-
-
-def _with_reloadable(running: Config, new: Config) -> Config:
-    """``running`` with the reloadable settings of ``new``; the rest stays as it runs."""
-    sections: dict[str, Any] = {}
-    for key in sorted(_RELOADABLE):
-        section, _, name = key.partition(".")
-        if not name:
-            sections[section] = getattr(new, section)
-            continue
-        current = sections.get(section, getattr(running, section))
-        value = getattr(getattr(new, section), name)
-        sections[section] = dataclasses.replace(current, **{name: value})
-    return dataclasses.replace(running, **sections)
-
-
-def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            out.update(_flatten(getattr(obj, f.name), f"{prefix}{f.name}."))
-        return out
-    out[prefix.rstrip(".")] = obj
-    return out
 
 
 class Daemon:
@@ -521,8 +488,7 @@ class Daemon:
         """Re-read the config; apply what can change live, name what needs a restart.
 
         ``self.cfg`` is what runs: after a reload it holds the new values of the
-        reloadable keys and the old values of the rest, so a later reload reports only
-        keys whose file value still differs from the running one.
+        reloadable keys and the old values of the rest (see ``reloadable.plan_reload``).
         """
         self.notifier.reloading()
         self._reloads += 1
@@ -533,11 +499,9 @@ class Daemon:
             self._record_reload(ok=False, error=str(exc))
             self.notifier.ready(self._status_line())
             return
-        running, wanted = _flatten(self.cfg), _flatten(new)
-        changed = sorted(k for k in wanted if k != "source" and wanted[k] != running.get(k))
-        applied = [k for k in changed if _reloadable(k)]
-        needs_restart = [k for k in changed if not _reloadable(k)]
-        self.cfg = _with_reloadable(self.cfg, new)
+        plan = plan_reload(self.cfg, new)
+        applied, needs_restart = plan.applied, plan.needs_restart
+        self.cfg = plan.config
         if any(k.split(".")[0] == "log" for k in applied) and self._reconfigure_logging:
             self._reconfigure_logging(self.cfg)
         if self.pipeline is not None:
