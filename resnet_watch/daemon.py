@@ -28,14 +28,15 @@ from resnet_watch.catalog import Catalog
 from resnet_watch.component_settings import build_pipeline_settings, store_settings, watch_settings
 from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.custom import CustomTagger
+from resnet_watch.daemon_status import StallCheck, observed, status_line, status_snapshot
 from resnet_watch.errors import ConfigError, WeightsError
 from resnet_watch.index import FileIndex, open_index
 from resnet_watch.liveness import Liveness
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
-from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, Sink
-from resnet_watch.process_memory import memory_trimmer, rss_bytes
+from resnet_watch.pipeline import Pipeline, Sink
+from resnet_watch.process_memory import memory_trimmer
 from resnet_watch.reloadable import plan_reload
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
 from resnet_watch.sidecar import sweep_temp_files
@@ -47,10 +48,6 @@ if TYPE_CHECKING:
     from resnet_watch.queue.dispatcher import QueueDispatcher
 
 __all__ = ["Daemon"]
-
-STALL_SECONDS = 30.0
-"""A part (pipeline, watcher) without progress for this long stops the watchdog pings
-(half the watchdog timeout when systemd runs one)."""
 
 
 def _runtime_version(runtime: str) -> str:
@@ -93,7 +90,7 @@ class Daemon:
         self.activity = Activity()
         # every long-running loop beats here; WATCHDOG=1 and /healthz need all of them
         self.liveness = Liveness(("pipeline", "watcher"))
-        self._stalled: list[str] = []
+        self._check_liveness = StallCheck(self.liveness, self.notifier, self.activity, self.log)
         self._store: SidecarStore | None = None
         self._reloads = 0
         self.model_info: ModelInfo | None = None
@@ -169,7 +166,7 @@ class Daemon:
         self.pipeline = Pipeline(
             classifier,
             build_pipeline_settings(cfg, decode_threads, info.name),
-            self._observed(store.sink),
+            observed(store.sink, self.activity),
             gate=store.gate,
             heartbeat=self.liveness.beater("pipeline"),
         )
@@ -205,7 +202,7 @@ class Daemon:
             ready_ms=round(ready_ms),
         )
         self._ready = True
-        self.notifier.ready(self._status_line())
+        self.notifier.ready(status_line(self.pipeline))
         try:
             self._main_loop()
         finally:
@@ -243,7 +240,7 @@ class Daemon:
                     write_extras=self._write_extras,
                     customize=self.custom.fields if self.custom is not None else None,
                 )
-                sinks[info] = self._observed(store.sink)
+                sinks[info] = observed(store.sink, self.activity)
             if info != self.model_info:
                 # the custom head is checked against the model the workers run, known only
                 # from their replies: (re)load it when that model first shows or changes
@@ -289,7 +286,7 @@ class Daemon:
             ready_ms=round((time.monotonic() - started) * 1000),
         )
         self._ready = True
-        self.notifier.ready(self._status_line())
+        self.notifier.ready(status_line(self.pipeline))
         try:
             self._main_loop()
         finally:
@@ -334,81 +331,18 @@ class Daemon:
         with self.liveness.waiting_on("watcher", "pipeline"):
             return self.pipeline.submit(path)
 
-    def _check_liveness(self) -> None:
-        """Ping the watchdog and /healthz only while every part makes progress."""
-        interval = self.notifier.watchdog_interval
-        limit = interval / 2 if interval else STALL_SECONDS
-        stalled = self.liveness.stalled(limit)
-        if not stalled:
-            if self._stalled:
-                self.log.info("daemon_progressing", recovered=self._stalled)
-            self._stalled = []
-            self.activity.heartbeat()
-            self.notifier.watchdog()
-            return
-        if stalled != self._stalled:
-            ages = self.liveness.ages()
-            self.log.error(
-                "daemon_stalled",
-                parts=stalled,
-                seconds={p: round(ages[p], 1) for p in stalled},
-                limit_seconds=limit,
-            )
-        self._stalled = stalled
-
-    def _observed(self, sink: Sink) -> Sink:
-        """The store's sink, also feeding the activity ring and latency histogram."""
-
-        def observed(outcome: Outcome) -> float | None:
-            result = sink(outcome)
-            if isinstance(outcome, Classified):
-                top = outcome.labels[0]
-                detail = f"{top.name} {top.score:.0%}"
-                self.activity.record("classified", outcome.path, detail, outcome.elapsed_ms)
-            elif isinstance(outcome, Failed):
-                detail = f"{outcome.kind}: {outcome.message}"
-                self.activity.record("failed", outcome.path, detail, outcome.elapsed_ms)
-            else:
-                self.activity.record("skipped", outcome.path, outcome.reason)
-            return result
-
-        return observed
-
     def status_snapshot(self) -> StatusSnapshot:
         """A consistent copy of what the daemon is doing; safe from any thread."""
-        p, w, info = self.pipeline, self.watcher, self.model_info
-        buckets, latency_sum, latency_count = self.activity.latency()
-        counters = p.counters if p is not None else None
-        return StatusSnapshot(
-            model=info.name if info else "",
-            precision=info.precision if info else "",
-            engine=info.engine if info else "",
-            weights_sha256=info.weights_sha256 if info else "",
-            fixture=bool(info.fixture) if info else False,
-            version=__version__,
-            observer=w.observer_kind if w is not None else "",
+        return status_snapshot(
+            pipeline=self.pipeline,
+            watcher=self.watcher,
+            info=self.model_info,
             inbox=tuple(self.cfg.inbox.paths),
-            started_at=self._started_wall,
-            uptime_seconds=time.monotonic() - self._started_mono,
-            ready=self._ready
-            and p is not None
-            and p.alive
-            and getattr(p, "reachable", True)  # queue mode: Redis answers
-            and not self._stop.is_set(),
-            last_heartbeat=self.activity.last_heartbeat(),
-            queue_depth=p.queue_depth() if p is not None else 0,
-            in_flight=p.in_flight() if p is not None else 0,
-            pending_retries=p.pending_retries() if p is not None else 0,
-            submitted=counters.submitted if counters else 0,
-            classified=counters.classified if counters else 0,
-            failed=counters.failed if counters else 0,
-            skipped=counters.skipped if counters else 0,
-            rss_bytes=rss_bytes(),
-            throughput=self.activity.throughput(),
-            latency_buckets=buckets,
-            latency_sum=latency_sum,
-            latency_count=latency_count,
-            events=self.activity.events(),
+            activity=self.activity,
+            started_wall=self._started_wall,
+            started_mono=self._started_mono,
+            started=self._ready,
+            stopping=self._stop.is_set(),
         )
 
     def retry(self, image: Path) -> bool:
@@ -440,16 +374,6 @@ class Daemon:
             return False
         return True
 
-    def _status_line(self) -> str:
-        p = self.pipeline
-        if p is None:
-            return "starting"
-        c = p.counters
-        return (
-            f"classified {c.classified}, failed {c.failed}, skipped {c.skipped}, "
-            f"queue {p.queue_depth()}"
-        )
-
     def _main_loop(self) -> None:
         trim = memory_trimmer()
         last_classified = 0
@@ -471,7 +395,7 @@ class Daemon:
                 self._stop.set()
                 break
             c = self.pipeline.counters
-            self.notifier.status(self._status_line())
+            self.notifier.status(status_line(self.pipeline))
             if c.classified - last_classified >= 200 or (
                 c.classified != last_classified and self.pipeline.in_flight() == 0
             ):
@@ -497,7 +421,7 @@ class Daemon:
         except ConfigError as exc:
             self.log.error("config_reload_failed", error=str(exc))
             self._record_reload(ok=False, error=str(exc))
-            self.notifier.ready(self._status_line())
+            self.notifier.ready(status_line(self.pipeline))
             return
         plan = plan_reload(self.cfg, new)
         applied, needs_restart = plan.applied, plan.needs_restart
@@ -520,7 +444,7 @@ class Daemon:
         if self.watcher is not None:
             self.watcher.request_rescan()
         self._record_reload(ok=True, applied=applied, needs_restart=needs_restart)
-        self.notifier.ready(self._status_line())
+        self.notifier.ready(status_line(self.pipeline))
 
     def _record_reload(
         self,
