@@ -14,7 +14,6 @@ import gc
 import os
 import platform
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -24,13 +23,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from resnet_watch import __version__
-from resnet_watch.catalog import Catalog
 from resnet_watch.component_settings import build_pipeline_settings, store_settings, watch_settings
 from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.custom import CustomTagger
 from resnet_watch.daemon_status import StallCheck, observed, status_line, status_snapshot
-from resnet_watch.errors import ConfigError, WeightsError
-from resnet_watch.index import FileIndex, open_index
+from resnet_watch.errors import ConfigError
+from resnet_watch.index import FileIndex
 from resnet_watch.liveness import Liveness
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
@@ -39,7 +37,13 @@ from resnet_watch.pipeline import Pipeline, Sink
 from resnet_watch.process_memory import memory_trimmer
 from resnet_watch.reloadable import plan_reload
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
-from resnet_watch.sidecar import sweep_temp_files
+from resnet_watch.startup import (
+    load_head,
+    load_model,
+    open_library,
+    remove_temp_files,
+    runtime_version,
+)
 from resnet_watch.store import SidecarStore
 from resnet_watch.watcher import Watcher
 from resnet_watch.web.activity import Activity, StatusSnapshot
@@ -48,16 +52,6 @@ if TYPE_CHECKING:
     from resnet_watch.queue.dispatcher import QueueDispatcher
 
 __all__ = ["Daemon"]
-
-
-def _runtime_version(runtime: str) -> str:
-    """The serving runtime's version, read from package metadata (no import)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(runtime)
-    except PackageNotFoundError:
-        return "unknown"
 
 
 class Daemon:
@@ -127,29 +121,14 @@ class Daemon:
 
         if cfg.queue.url:
             return self._run_queue(started)
-        from resnet_watch.models import load_classifier
-
-        try:
-            classifier, reason = load_classifier(
-                cfg.model.name, cfg.model.weights_dir, torch_threads, runtime=cfg.model.runtime
-            )
-        except WeightsError as exc:
-            self.log.error("model_unavailable", model=cfg.model.name, error=str(exc))
-            print(f"resnet-watch: {exc}", file=sys.stderr)
+        classifier = load_model(cfg, torch_threads, self.log)
+        if classifier is None:
             return 2
         info = classifier.info
         self.model_info = info
-        self.log.info(
-            "model_selected",
-            name=info.name,
-            reason=reason,
-            precision=info.precision,
-            runtime=info.runtime,
-            weights_sha256=info.weights_sha256,
-            fixture=info.fixture,
-        )
-        self._load_head(cfg)
-        index, catalog = self._open_library(info)
+        load_head(self.custom, cfg, info, self.log)
+        index, catalog = open_library(cfg, info, self.log, self._write_extras)
+        self.index = index
         store = SidecarStore(
             store_settings(cfg),
             info,
@@ -160,8 +139,7 @@ class Daemon:
             index=index,
         )
         self._store = store
-        for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
-            self.log.info("temp_file_removed", path=str(removed))
+        remove_temp_files(cfg, self.log)
 
         self.pipeline = Pipeline(
             classifier,
@@ -188,7 +166,7 @@ class Daemon:
             version=__version__,
             python=platform.python_version(),
             runtime=info.runtime,
-            runtime_version=_runtime_version(info.runtime),
+            runtime_version=runtime_version(info.runtime),
             pid=os.getpid(),
             inference_threads=torch_threads,
             decode_threads=decode_threads,
@@ -208,19 +186,6 @@ class Daemon:
         finally:
             self._shutdown()
         return 0
-
-    def _load_head(self, cfg: Config) -> None:
-        """(Re)load the custom-class head; a bad or foreign head leaves custom classes off."""
-        if self.custom is None or self.model_info is None:
-            return
-        self.custom.screenshots = cfg.custom.screenshots
-        info = self.model_info
-        status = self.custom.load(cfg.custom.head, info.name, info.weights_sha256)
-        if status.error:
-            self.log.error("custom_head_refused", path=status.path, error=status.error)
-            print(f"resnet-watch: {status.error}", file=sys.stderr)
-        elif status.loaded:
-            self.log.info("custom_head_loaded", path=status.path, classes=list(status.classes))
 
     def _run_queue(self, started: float) -> int:
         """``queue.url`` set: watch and enqueue; workers classify, this process writes."""
@@ -245,11 +210,10 @@ class Daemon:
                 # the custom head is checked against the model the workers run, known only
                 # from their replies: (re)load it when that model first shows or changes
                 self.model_info = info
-                self._load_head(self.cfg)
+                load_head(self.custom, self.cfg, self.model_info, self.log)
             return sinks[info]
 
-        for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
-            self.log.info("temp_file_removed", path=str(removed))
+        remove_temp_files(cfg, self.log)
         try:
             dispatcher = connect_dispatcher(
                 cfg, sink_for, get_logger("resnet_watch.queue"), self.liveness.beater("pipeline")
@@ -260,7 +224,7 @@ class Daemon:
         self.pipeline = dispatcher
         dispatcher.start()
         self.model_info = dispatcher.model
-        self._load_head(cfg)
+        load_head(self.custom, cfg, self.model_info, self.log)
         self.watcher = Watcher(
             watch_settings(cfg),
             dispatcher.submit,
@@ -292,36 +256,6 @@ class Daemon:
         finally:
             self._shutdown()
         return 0
-
-    def _open_library(self, info: ModelInfo) -> tuple[FileIndex, Catalog]:
-        """The sidecar index (rebuilt from the sidecars when missing or damaged)."""
-        cfg = self.cfg
-        started = time.monotonic()
-        roots, suffix = cfg.inbox.paths, cfg.sidecar.suffix
-        try:
-            index, rebuilt = open_index(cfg.library.index, roots, suffix)
-        except (OSError, sqlite3.Error) as exc:
-            # still correct without it (sidecars are the truth), only slower to start
-            self.log.warning(
-                "index_unavailable", path=str(cfg.library.index), error=str(exc), using="memory"
-            )
-            index, rebuilt = open_index(None, roots, suffix)
-        self.index = index
-        self.log.info(
-            "index_opened",
-            path=str(index.path),
-            files=index.count(),
-            rebuilt=rebuilt,
-            ms=round((time.monotonic() - started) * 1000),
-        )
-        catalog = Catalog(
-            index,
-            cfg,
-            info.weights_sha256,
-            get_logger("resnet_watch.images"),
-            write_extras=self._write_extras,
-        )
-        return index, catalog
 
     # --- status for the web UI and ops endpoints --------------------------------------
 
@@ -440,7 +374,7 @@ class Daemon:
                 backoff_seconds=self.cfg.pipeline.retry_backoff_seconds,
             )
         self.log.info("config_reloaded", applied=applied, needs_restart=needs_restart)
-        self._load_head(self.cfg)
+        load_head(self.custom, self.cfg, self.model_info, self.log)
         if self.watcher is not None:
             self.watcher.request_rescan()
         self._record_reload(ok=True, applied=applied, needs_restart=needs_restart)
