@@ -157,14 +157,8 @@ class Daemon:
             library=catalog,
         )
         self.watcher.start()
-        if cfg.web.serving and not self._start_web():
-            self._shutdown()
-            return 2
-        ready_ms = (time.monotonic() - started) * 1000
-        self.log.info(
-            "daemon_started",
-            version=__version__,
-            python=platform.python_version(),
+        return self._serve(
+            started,
             runtime=info.runtime,
             runtime_version=runtime_version(info.runtime),
             pid=os.getpid(),
@@ -174,18 +168,7 @@ class Daemon:
             model=info.name,
             precision=info.precision,
             weights_sha256=info.weights_sha256,
-            inbox=[str(p) for p in cfg.inbox.paths],
-            observer=self.watcher.observer_kind,
-            config=str(cfg.source) if cfg.source else None,
-            ready_ms=round(ready_ms),
         )
-        self._ready = True
-        self.notifier.ready(status_line(self.pipeline))
-        try:
-            self._main_loop()
-        finally:
-            self._shutdown()
-        return 0
 
     def _run_queue(self, started: float) -> int:
         """``queue.url`` set: watch and enqueue; workers classify, this process writes."""
@@ -232,18 +215,28 @@ class Daemon:
             heartbeat=self.liveness.beater("watcher"),
         )
         self.watcher.start()
-        if cfg.web.serving and not self._start_web():
-            self._shutdown()
-            return 2
-        self.log.info(
-            "daemon_started",
-            version=__version__,
-            python=platform.python_version(),
+        return self._serve(
+            started,
             pid=os.getpid(),
             mode="queue",
             queue=redact(cfg.queue.url or ""),
             queue_name=cfg.queue.name,
             max_in_flight=cfg.queue.max_in_flight,
+        )
+
+    def _serve(self, started: float, **mode_fields: object) -> int:
+        """Web UI (when on), READY=1, then the main loop until a stop signal; 2 if the web
+        UI cannot bind. ``mode_fields`` are what ``daemon_started`` says of the mode."""
+        cfg = self.cfg
+        if cfg.web.serving and not self._start_web():
+            self._shutdown()
+            return 2
+        assert self.watcher is not None
+        self.log.info(
+            "daemon_started",
+            version=__version__,
+            python=platform.python_version(),
+            **mode_fields,
             inbox=[str(p) for p in cfg.inbox.paths],
             observer=self.watcher.observer_kind,
             config=str(cfg.source) if cfg.source else None,
