@@ -152,8 +152,8 @@ class _Progress:
 def cmd_classify(args: argparse.Namespace) -> int:
     cfg = _load(args, prepare_inbox=False)
     _configure_logging(cfg, to_file=False, level="warning")
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.config import auto_threads
-    from resnet_watch.daemon import build_pipeline_settings
     from resnet_watch.models import load_classifier
     from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline
 

@@ -10,14 +10,10 @@ the ones that cannot.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import dataclasses
 import gc
 import os
 import platform
 import signal
-import sqlite3
 import sys
 import threading
 import time
@@ -27,145 +23,35 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from resnet_watch import __version__
-from resnet_watch.catalog import Catalog
+from resnet_watch.component_settings import build_pipeline_settings, store_settings, watch_settings
 from resnet_watch.config import Config, auto_threads, load_config
 from resnet_watch.custom import CustomTagger
-from resnet_watch.errors import ConfigError, WeightsError
-from resnet_watch.imaging import ImageLimits
-from resnet_watch.index import FileIndex, open_index
+from resnet_watch.daemon_status import StallCheck, observed, status_line, status_snapshot
+from resnet_watch.errors import ConfigError
+from resnet_watch.index import FileIndex
 from resnet_watch.liveness import Liveness
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
-from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, PipelineSettings, Sink
+from resnet_watch.pipeline import Pipeline, Sink
+from resnet_watch.process_memory import memory_trimmer
+from resnet_watch.reloadable import plan_reload
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
-from resnet_watch.sidecar import sweep_temp_files
-from resnet_watch.store import SidecarStore, StoreSettings
-from resnet_watch.watcher import Watcher, WatchSettings
+from resnet_watch.startup import (
+    load_head,
+    load_model,
+    open_library,
+    remove_temp_files,
+    runtime_version,
+)
+from resnet_watch.store import SidecarStore
+from resnet_watch.watcher import Watcher
 from resnet_watch.web.activity import Activity, StatusSnapshot
 
 if TYPE_CHECKING:
     from resnet_watch.queue.dispatcher import QueueDispatcher
 
-__all__ = ["Daemon", "build_pipeline_settings", "memory_trimmer", "rss_bytes"]
-
-# Settings SIGHUP can apply to a running daemon; everything else needs a restart.
-_RELOADABLE = {"log", "model.top_k", "model.min_score", "pipeline.retries"}
-_RELOADABLE |= {"pipeline.retry_backoff_seconds", "pipeline.batch_wait_ms"}
-_RELOADABLE |= {"custom.head", "custom.screenshots"}  # the head file is re-read on SIGHUP
-
-STALL_SECONDS = 30.0
-"""A part (pipeline, watcher) without progress for this long stops the watchdog pings
-(half the watchdog timeout when systemd runs one)."""
-
-
-def rss_bytes() -> int:
-    """Resident set size of this process, from /proc (0 where unavailable)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
-def memory_trimmer() -> Callable[[], None]:
-    """glibc keeps freed decode buffers; returning them keeps RSS flat over months."""
-    name = ctypes.util.find_library("c")
-    if not name:
-        return lambda: None
-    try:
-        libc = ctypes.CDLL(name)
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
-        return lambda: None
-
-    def run() -> None:
-        trim(0)
-
-    return run
-
-
-def _runtime_version(runtime: str) -> str:
-    """The serving runtime's version, read from package metadata (no import)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(runtime)
-    except PackageNotFoundError:
-        return "unknown"
-
-
-def build_pipeline_settings(
-    cfg: Config, decode_threads: int, model: str | None = None
-) -> PipelineSettings:
-    """The pipeline's settings; ``pipeline.batch_size: 0`` takes ``model``'s measured best."""
-    from resnet_watch.models import preferred_batch
-
-    return PipelineSettings(
-        limits=ImageLimits(
-            max_bytes=cfg.limits.max_file_bytes,
-            max_pixels=cfg.limits.max_pixels,
-            max_frames=cfg.limits.max_frames,
-        ),
-        top_k=cfg.model.top_k,
-        min_score=cfg.model.min_score,
-        decode_threads=decode_threads,
-        batch_size=cfg.pipeline.batch_size or preferred_batch(model),
-        batch_wait=cfg.pipeline.batch_wait_ms / 1000,
-        queue_size=cfg.pipeline.queue_size,
-    )
-
-
-def _watch_settings(cfg: Config) -> WatchSettings:
-    return WatchSettings(
-        roots=cfg.inbox.paths,
-        recursive=cfg.inbox.recursive,
-        include=cfg.inbox.include,
-        ignore=cfg.inbox.ignore,
-        settle_seconds=cfg.watch.settle_seconds,
-        polling=cfg.watch.polling,
-        poll_interval=cfg.watch.poll_interval,
-        rescan_interval=cfg.watch.rescan_interval,
-        sidecar_suffixes=(cfg.sidecar.suffix, ".xmp"),
-    )
-
-
-def _store_settings(cfg: Config) -> StoreSettings:
-    return StoreSettings(
-        suffix=cfg.sidecar.suffix,
-        retries=cfg.pipeline.retries,
-        backoff_seconds=cfg.pipeline.retry_backoff_seconds,
-        reclassify_on_model_change=cfg.model.reclassify_on_change,
-        keep_embeddings=cfg.custom.keep_embeddings,
-    )
-
-
-def _reloadable(key: str) -> bool:
-    return key in _RELOADABLE or key.split(".")[0] in _RELOADABLE
-
-
-def _with_reloadable(running: Config, new: Config) -> Config:
-    """``running`` with the reloadable settings of ``new``; the rest stays as it runs."""
-    sections: dict[str, Any] = {}
-    for key in sorted(_RELOADABLE):
-        section, _, name = key.partition(".")
-        if not name:
-            sections[section] = getattr(new, section)
-            continue
-        current = sections.get(section, getattr(running, section))
-        value = getattr(getattr(new, section), name)
-        sections[section] = dataclasses.replace(current, **{name: value})
-    return dataclasses.replace(running, **sections)
-
-
-def _flatten(obj: Any, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        for f in dataclasses.fields(obj):
-            out.update(_flatten(getattr(obj, f.name), f"{prefix}{f.name}."))
-        return out
-    out[prefix.rstrip(".")] = obj
-    return out
+__all__ = ["Daemon"]
 
 
 class Daemon:
@@ -198,7 +84,7 @@ class Daemon:
         self.activity = Activity()
         # every long-running loop beats here; WATCHDOG=1 and /healthz need all of them
         self.liveness = Liveness(("pipeline", "watcher"))
-        self._stalled: list[str] = []
+        self._check_liveness = StallCheck(self.liveness, self.notifier, self.activity, self.log)
         self._store: SidecarStore | None = None
         self._reloads = 0
         self.model_info: ModelInfo | None = None
@@ -235,31 +121,16 @@ class Daemon:
 
         if cfg.queue.url:
             return self._run_queue(started)
-        from resnet_watch.models import load_classifier
-
-        try:
-            classifier, reason = load_classifier(
-                cfg.model.name, cfg.model.weights_dir, torch_threads, runtime=cfg.model.runtime
-            )
-        except WeightsError as exc:
-            self.log.error("model_unavailable", model=cfg.model.name, error=str(exc))
-            print(f"resnet-watch: {exc}", file=sys.stderr)
+        classifier = load_model(cfg, torch_threads, self.log)
+        if classifier is None:
             return 2
         info = classifier.info
         self.model_info = info
-        self.log.info(
-            "model_selected",
-            name=info.name,
-            reason=reason,
-            precision=info.precision,
-            runtime=info.runtime,
-            weights_sha256=info.weights_sha256,
-            fixture=info.fixture,
-        )
-        self._load_head(cfg)
-        index, catalog = self._open_library(info)
+        load_head(self.custom, cfg, info, self.log)
+        index, catalog = open_library(cfg, info, self.log, self._write_extras)
+        self.index = index
         store = SidecarStore(
-            _store_settings(cfg),
+            store_settings(cfg),
             info,
             get_logger("resnet_watch.images"),
             enrich=self._enrich,
@@ -268,35 +139,28 @@ class Daemon:
             index=index,
         )
         self._store = store
-        for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
-            self.log.info("temp_file_removed", path=str(removed))
+        remove_temp_files(cfg, self.log)
 
         self.pipeline = Pipeline(
             classifier,
             build_pipeline_settings(cfg, decode_threads, info.name),
-            self._observed(store.sink),
+            observed(store.sink, self.activity),
             gate=store.gate,
             heartbeat=self.liveness.beater("pipeline"),
         )
         self.pipeline.start()
         self.watcher = Watcher(
-            _watch_settings(cfg),
+            watch_settings(cfg),
             self._submit_from_watcher,
             get_logger("resnet_watch.watcher"),
             heartbeat=self.liveness.beater("watcher"),
             library=catalog,
         )
         self.watcher.start()
-        if cfg.web.serving and not self._start_web():
-            self._shutdown()
-            return 2
-        ready_ms = (time.monotonic() - started) * 1000
-        self.log.info(
-            "daemon_started",
-            version=__version__,
-            python=platform.python_version(),
+        return self._serve(
+            started,
             runtime=info.runtime,
-            runtime_version=_runtime_version(info.runtime),
+            runtime_version=runtime_version(info.runtime),
             pid=os.getpid(),
             inference_threads=torch_threads,
             decode_threads=decode_threads,
@@ -304,31 +168,7 @@ class Daemon:
             model=info.name,
             precision=info.precision,
             weights_sha256=info.weights_sha256,
-            inbox=[str(p) for p in cfg.inbox.paths],
-            observer=self.watcher.observer_kind,
-            config=str(cfg.source) if cfg.source else None,
-            ready_ms=round(ready_ms),
         )
-        self._ready = True
-        self.notifier.ready(self._status_line())
-        try:
-            self._main_loop()
-        finally:
-            self._shutdown()
-        return 0
-
-    def _load_head(self, cfg: Config) -> None:
-        """(Re)load the custom-class head; a bad or foreign head leaves custom classes off."""
-        if self.custom is None or self.model_info is None:
-            return
-        self.custom.screenshots = cfg.custom.screenshots
-        info = self.model_info
-        status = self.custom.load(cfg.custom.head, info.name, info.weights_sha256)
-        if status.error:
-            self.log.error("custom_head_refused", path=status.path, error=status.error)
-            print(f"resnet-watch: {status.error}", file=sys.stderr)
-        elif status.loaded:
-            self.log.info("custom_head_loaded", path=status.path, classes=list(status.classes))
 
     def _run_queue(self, started: float) -> int:
         """``queue.url`` set: watch and enqueue; workers classify, this process writes."""
@@ -341,23 +181,22 @@ class Daemon:
         def sink_for(info: ModelInfo) -> Sink:
             if info not in sinks:  # one store per worker model: each sidecar names its own
                 store = SidecarStore(
-                    _store_settings(cfg),
+                    store_settings(cfg),
                     info,
                     get_logger("resnet_watch.images"),
                     enrich=self._enrich,
                     write_extras=self._write_extras,
                     customize=self.custom.fields if self.custom is not None else None,
                 )
-                sinks[info] = self._observed(store.sink)
+                sinks[info] = observed(store.sink, self.activity)
             if info != self.model_info:
                 # the custom head is checked against the model the workers run, known only
                 # from their replies: (re)load it when that model first shows or changes
                 self.model_info = info
-                self._load_head(self.cfg)
+                load_head(self.custom, self.cfg, self.model_info, self.log)
             return sinks[info]
 
-        for removed in sweep_temp_files(cfg.inbox.paths, recursive=cfg.inbox.recursive):
-            self.log.info("temp_file_removed", path=str(removed))
+        remove_temp_files(cfg, self.log)
         try:
             dispatcher = connect_dispatcher(
                 cfg, sink_for, get_logger("resnet_watch.queue"), self.liveness.beater("pipeline")
@@ -368,68 +207,48 @@ class Daemon:
         self.pipeline = dispatcher
         dispatcher.start()
         self.model_info = dispatcher.model
-        self._load_head(cfg)
+        load_head(self.custom, cfg, self.model_info, self.log)
         self.watcher = Watcher(
-            _watch_settings(cfg),
+            watch_settings(cfg),
             dispatcher.submit,
             get_logger("resnet_watch.watcher"),
             heartbeat=self.liveness.beater("watcher"),
         )
         self.watcher.start()
-        if cfg.web.serving and not self._start_web():
-            self._shutdown()
-            return 2
-        self.log.info(
-            "daemon_started",
-            version=__version__,
-            python=platform.python_version(),
+        return self._serve(
+            started,
             pid=os.getpid(),
             mode="queue",
             queue=redact(cfg.queue.url or ""),
             queue_name=cfg.queue.name,
             max_in_flight=cfg.queue.max_in_flight,
+        )
+
+    def _serve(self, started: float, **mode_fields: object) -> int:
+        """Web UI (when on), READY=1, then the main loop until a stop signal; 2 if the web
+        UI cannot bind. ``mode_fields`` are what ``daemon_started`` says of the mode."""
+        cfg = self.cfg
+        if cfg.web.serving and not self._start_web():
+            self._shutdown()
+            return 2
+        assert self.watcher is not None
+        self.log.info(
+            "daemon_started",
+            version=__version__,
+            python=platform.python_version(),
+            **mode_fields,
             inbox=[str(p) for p in cfg.inbox.paths],
             observer=self.watcher.observer_kind,
             config=str(cfg.source) if cfg.source else None,
             ready_ms=round((time.monotonic() - started) * 1000),
         )
         self._ready = True
-        self.notifier.ready(self._status_line())
+        self.notifier.ready(status_line(self.pipeline))
         try:
             self._main_loop()
         finally:
             self._shutdown()
         return 0
-
-    def _open_library(self, info: ModelInfo) -> tuple[FileIndex, Catalog]:
-        """The sidecar index (rebuilt from the sidecars when missing or damaged)."""
-        cfg = self.cfg
-        started = time.monotonic()
-        roots, suffix = cfg.inbox.paths, cfg.sidecar.suffix
-        try:
-            index, rebuilt = open_index(cfg.library.index, roots, suffix)
-        except (OSError, sqlite3.Error) as exc:
-            # still correct without it (sidecars are the truth), only slower to start
-            self.log.warning(
-                "index_unavailable", path=str(cfg.library.index), error=str(exc), using="memory"
-            )
-            index, rebuilt = open_index(None, roots, suffix)
-        self.index = index
-        self.log.info(
-            "index_opened",
-            path=str(index.path),
-            files=index.count(),
-            rebuilt=rebuilt,
-            ms=round((time.monotonic() - started) * 1000),
-        )
-        catalog = Catalog(
-            index,
-            cfg,
-            info.weights_sha256,
-            get_logger("resnet_watch.images"),
-            write_extras=self._write_extras,
-        )
-        return index, catalog
 
     # --- status for the web UI and ops endpoints --------------------------------------
 
@@ -439,81 +258,18 @@ class Daemon:
         with self.liveness.waiting_on("watcher", "pipeline"):
             return self.pipeline.submit(path)
 
-    def _check_liveness(self) -> None:
-        """Ping the watchdog and /healthz only while every part makes progress."""
-        interval = self.notifier.watchdog_interval
-        limit = interval / 2 if interval else STALL_SECONDS
-        stalled = self.liveness.stalled(limit)
-        if not stalled:
-            if self._stalled:
-                self.log.info("daemon_progressing", recovered=self._stalled)
-            self._stalled = []
-            self.activity.heartbeat()
-            self.notifier.watchdog()
-            return
-        if stalled != self._stalled:
-            ages = self.liveness.ages()
-            self.log.error(
-                "daemon_stalled",
-                parts=stalled,
-                seconds={p: round(ages[p], 1) for p in stalled},
-                limit_seconds=limit,
-            )
-        self._stalled = stalled
-
-    def _observed(self, sink: Sink) -> Sink:
-        """The store's sink, also feeding the activity ring and latency histogram."""
-
-        def observed(outcome: Outcome) -> float | None:
-            result = sink(outcome)
-            if isinstance(outcome, Classified):
-                top = outcome.labels[0]
-                detail = f"{top.name} {top.score:.0%}"
-                self.activity.record("classified", outcome.path, detail, outcome.elapsed_ms)
-            elif isinstance(outcome, Failed):
-                detail = f"{outcome.kind}: {outcome.message}"
-                self.activity.record("failed", outcome.path, detail, outcome.elapsed_ms)
-            else:
-                self.activity.record("skipped", outcome.path, outcome.reason)
-            return result
-
-        return observed
-
     def status_snapshot(self) -> StatusSnapshot:
         """A consistent copy of what the daemon is doing; safe from any thread."""
-        p, w, info = self.pipeline, self.watcher, self.model_info
-        buckets, latency_sum, latency_count = self.activity.latency()
-        counters = p.counters if p is not None else None
-        return StatusSnapshot(
-            model=info.name if info else "",
-            precision=info.precision if info else "",
-            engine=info.engine if info else "",
-            weights_sha256=info.weights_sha256 if info else "",
-            fixture=bool(info.fixture) if info else False,
-            version=__version__,
-            observer=w.observer_kind if w is not None else "",
+        return status_snapshot(
+            pipeline=self.pipeline,
+            watcher=self.watcher,
+            info=self.model_info,
             inbox=tuple(self.cfg.inbox.paths),
-            started_at=self._started_wall,
-            uptime_seconds=time.monotonic() - self._started_mono,
-            ready=self._ready
-            and p is not None
-            and p.alive
-            and getattr(p, "reachable", True)  # queue mode: Redis answers
-            and not self._stop.is_set(),
-            last_heartbeat=self.activity.last_heartbeat(),
-            queue_depth=p.queue_depth() if p is not None else 0,
-            in_flight=p.in_flight() if p is not None else 0,
-            pending_retries=p.pending_retries() if p is not None else 0,
-            submitted=counters.submitted if counters else 0,
-            classified=counters.classified if counters else 0,
-            failed=counters.failed if counters else 0,
-            skipped=counters.skipped if counters else 0,
-            rss_bytes=rss_bytes(),
-            throughput=self.activity.throughput(),
-            latency_buckets=buckets,
-            latency_sum=latency_sum,
-            latency_count=latency_count,
-            events=self.activity.events(),
+            activity=self.activity,
+            started_wall=self._started_wall,
+            started_mono=self._started_mono,
+            started=self._ready,
+            stopping=self._stop.is_set(),
         )
 
     def retry(self, image: Path) -> bool:
@@ -545,16 +301,6 @@ class Daemon:
             return False
         return True
 
-    def _status_line(self) -> str:
-        p = self.pipeline
-        if p is None:
-            return "starting"
-        c = p.counters
-        return (
-            f"classified {c.classified}, failed {c.failed}, skipped {c.skipped}, "
-            f"queue {p.queue_depth()}"
-        )
-
     def _main_loop(self) -> None:
         trim = memory_trimmer()
         last_classified = 0
@@ -576,7 +322,7 @@ class Daemon:
                 self._stop.set()
                 break
             c = self.pipeline.counters
-            self.notifier.status(self._status_line())
+            self.notifier.status(status_line(self.pipeline))
             if c.classified - last_classified >= 200 or (
                 c.classified != last_classified and self.pipeline.in_flight() == 0
             ):
@@ -593,8 +339,7 @@ class Daemon:
         """Re-read the config; apply what can change live, name what needs a restart.
 
         ``self.cfg`` is what runs: after a reload it holds the new values of the
-        reloadable keys and the old values of the rest, so a later reload reports only
-        keys whose file value still differs from the running one.
+        reloadable keys and the old values of the rest (see ``reloadable.plan_reload``).
         """
         self.notifier.reloading()
         self._reloads += 1
@@ -603,13 +348,11 @@ class Daemon:
         except ConfigError as exc:
             self.log.error("config_reload_failed", error=str(exc))
             self._record_reload(ok=False, error=str(exc))
-            self.notifier.ready(self._status_line())
+            self.notifier.ready(status_line(self.pipeline))
             return
-        running, wanted = _flatten(self.cfg), _flatten(new)
-        changed = sorted(k for k in wanted if k != "source" and wanted[k] != running.get(k))
-        applied = [k for k in changed if _reloadable(k)]
-        needs_restart = [k for k in changed if not _reloadable(k)]
-        self.cfg = _with_reloadable(self.cfg, new)
+        plan = plan_reload(self.cfg, new)
+        applied, needs_restart = plan.applied, plan.needs_restart
+        self.cfg = plan.config
         if any(k.split(".")[0] == "log" for k in applied) and self._reconfigure_logging:
             self._reconfigure_logging(self.cfg)
         if self.pipeline is not None:
@@ -624,11 +367,11 @@ class Daemon:
                 backoff_seconds=self.cfg.pipeline.retry_backoff_seconds,
             )
         self.log.info("config_reloaded", applied=applied, needs_restart=needs_restart)
-        self._load_head(self.cfg)
+        load_head(self.custom, self.cfg, self.model_info, self.log)
         if self.watcher is not None:
             self.watcher.request_rescan()
         self._record_reload(ok=True, applied=applied, needs_restart=needs_restart)
-        self.notifier.ready(self._status_line())
+        self.notifier.ready(status_line(self.pipeline))
 
     def _record_reload(
         self,

@@ -85,7 +85,7 @@ def decode_only_line(
     paths: list[Path], threads: int, cfg: Config, warmup: int, import_rss: int
 ) -> Line:
     """The pipeline's decode stage alone (read + sha256 + draft decode + EXIF + preprocess)."""
-    from resnet_watch.daemon import build_pipeline_settings
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
     from resnet_watch.models.inputs import RESNET18_PREPROCESS
 
@@ -179,7 +179,7 @@ def fixture_int8_resnet18(fp32: Any, calibration: list[Path], cfg: Config) -> Cl
     import numpy as np
     import torch
 
-    from resnet_watch.daemon import build_pipeline_settings
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
     from resnet_watch.models import quant
     from resnet_watch.models.build import RUNTIME

@@ -49,7 +49,7 @@ def stage_costs(paths: list[Path], cfg: Config, fp32: Any) -> list[dict[str, Any
     import torch
     from PIL import Image
 
-    from resnet_watch.daemon import build_pipeline_settings
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
     from resnet_watch.models.inputs import RESNET18_PREPROCESS
 
@@ -95,7 +95,7 @@ def labels_agreement(cfg: Config, real_int8: Classifier | None) -> dict[str, str
     import numpy as np
     import torch
 
-    from resnet_watch.daemon import build_pipeline_settings
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.imaging import preprocess, read_image
     from resnet_watch.models.build import load_state_dict
     from resnet_watch.models.inputs import RESNET18_PREPROCESS

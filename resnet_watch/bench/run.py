@@ -60,7 +60,7 @@ def run_bench(opts: BenchOptions, progress: Progress | None = None) -> dict[str,
     started = time.perf_counter()
     import torch  # the baseline and the torch lines need it
 
-    from resnet_watch.daemon import build_pipeline_settings
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.models import load_classifier
     from resnet_watch.pipeline import Pipeline  # noqa: F401
 

@@ -25,9 +25,10 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
     corpus = corpus_for(opts)
     cfg = load_bench_config(opts)
     decode_threads, torch_threads = thread_counts(opts, cfg)
-    from resnet_watch.daemon import build_pipeline_settings, memory_trimmer
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.models import load_classifier
     from resnet_watch.pipeline import Classified, Outcome, Pipeline
+    from resnet_watch.process_memory import memory_trimmer
 
     gc.collect()
     import_rss = current_rss()

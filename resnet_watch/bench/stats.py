@@ -16,7 +16,7 @@ MB = 1024 * 1024
 
 
 def current_rss() -> int:
-    from resnet_watch.daemon import rss_bytes
+    from resnet_watch.process_memory import rss_bytes
 
     return rss_bytes()
 

@@ -118,7 +118,7 @@ def render_workers_text(report: dict[str, Any]) -> str:
 def _local_line(
     opts: BenchOptions, cfg: Config, paths: list[Path], decode_threads: int, torch_threads: int
 ) -> Line:
-    from resnet_watch.daemon import build_pipeline_settings
+    from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.models import load_classifier
 
     classifier, _reason = load_classifier(
