@@ -35,7 +35,7 @@ from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
 from resnet_watch.pipeline import Pipeline, Sink
 from resnet_watch.process_memory import memory_trimmer
-from resnet_watch.reloadable import plan_reload
+from resnet_watch.reload_plan import plan_reload
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result
 from resnet_watch.startup import (
     load_head,
@@ -339,7 +339,7 @@ class Daemon:
         """Re-read the config; apply what can change live, name what needs a restart.
 
         ``self.cfg`` is what runs: after a reload it holds the new values of the
-        reloadable keys and the old values of the rest (see ``reloadable.plan_reload``).
+        reloadable keys and the old values of the rest (see ``reload_plan.plan_reload``).
         """
         self.notifier.reloading()
         self._reloads += 1

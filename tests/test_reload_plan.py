@@ -1,11 +1,11 @@
-"""reloadable: what SIGHUP changes in a running daemon and what waits for a restart."""
+"""reload_plan: what SIGHUP changes in a running daemon and what waits for a restart."""
 
 from __future__ import annotations
 
 import dataclasses
 
 from resnet_watch.config import Config, load_config
-from resnet_watch.reloadable import plan_reload
+from resnet_watch.reload_plan import plan_reload
 
 
 def defaults() -> Config:
