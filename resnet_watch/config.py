@@ -10,7 +10,9 @@ values parsed as YAML scalars), e.g. ``RESNET_WATCH_MODEL__NAME=resnet18``.
 Relative paths are resolved against the config file's directory, so the
 same file works from a shell and from systemd.
 
-What each section holds (keys, types, defaults) is ``config_sections``.
+What each section holds (keys, types, defaults) is ``config_sections``; turning a
+mapping into those dataclasses, value by value, is ``config_build``. This module
+reads the sources, checks ranges and cross-key rules, and prepares the inbox.
 """
 
 from __future__ import annotations
@@ -18,15 +20,14 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
 
+from resnet_watch.config_build import build_dataclass, resolve_paths
 from resnet_watch.config_sections import (
     AlbumFoldersConfig,
     CustomConfig,
@@ -90,119 +91,6 @@ def auto_threads(decode_threads: int, torch_threads: int) -> tuple[int, int]:
 
 
 # --- validation -------------------------------------------------------------------------
-
-
-def _type_name(tp: Any) -> str:
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(tp))
-    if origin in (types.UnionType, typing.Union):
-        return " or ".join(_type_name(a) for a in typing.get_args(tp))
-    if origin is tuple:
-        return f"a list of {_type_name(typing.get_args(tp)[0])}"
-    if tp is type(None):
-        return "null"
-    if tp is Path:
-        return "a path"
-    return {int: "an integer", float: "a number", bool: "true/false", str: "a string"}.get(
-        tp, getattr(tp, "__name__", str(tp))
-    )
-
-
-def _coerce(key: str, value: Any, tp: Any, base: Path) -> Any:
-    """Check ``value`` against the annotation ``tp``; return it in its final type."""
-    origin = typing.get_origin(tp)
-    if origin is Literal:
-        if value not in typing.get_args(tp):
-            raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r}")
-        return value
-    if origin in (types.UnionType, typing.Union):
-        args = typing.get_args(tp)
-        if value is None and type(None) in args:
-            return None
-        for arg in args:
-            if arg is type(None):
-                continue
-            try:
-                return _coerce(key, value, arg, base)
-            except ConfigError:
-                continue
-        raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r}")
-    if origin is tuple:
-        (item_tp, *_) = typing.get_args(tp)
-        if isinstance(value, str | Path):
-            value = [value]
-        if not isinstance(value, list):
-            raise ConfigError(key, f"must be {_type_name(tp)}, got {value!r}")
-        return tuple(_coerce(f"{key}[{i}]", v, item_tp, base) for i, v in enumerate(value))
-    if origin is Mapping:
-        if not isinstance(value, dict):
-            raise ConfigError(key, f"must be a mapping, got {value!r}")
-        return value
-    if tp is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(key, f"must be true or false, got {value!r}")
-        return value
-    if tp is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(key, f"must be an integer, got {value!r}")
-        return value
-    if tp is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(key, f"must be a number, got {value!r}")
-        return float(value)
-    if tp is str:
-        if not isinstance(value, str):
-            raise ConfigError(key, f"must be a string, got {value!r}")
-        return value
-    if tp is Path:
-        if not isinstance(value, str | Path) or str(value) == "":
-            raise ConfigError(key, f"must be a path, got {value!r}")
-        return Path(os.path.expanduser(str(value)))
-    raise ConfigError(key, f"unsupported type {tp!r}")  # pragma: no cover - schema bug
-
-
-def _build(cls: Any, data: Mapping[str, Any], prefix: str, base: Path) -> Any:
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "source"}
-    for key in data:
-        if key not in names:
-            known = ", ".join(sorted(names))
-            raise ConfigError(f"{prefix}{key}", f"unknown key (known keys here: {known})")
-    kwargs: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.name not in data:
-            continue
-        value = data[f.name]
-        tp: Any = hints[f.name]
-        if dataclasses.is_dataclass(tp):
-            if value is None:
-                value = {}
-            if not isinstance(value, dict):
-                raise ConfigError(f"{prefix}{f.name}", f"must be a mapping, got {value!r}")
-            kwargs[f.name] = _build(tp, value, f"{prefix}{f.name}.", base)
-        else:
-            kwargs[f.name] = _coerce(f"{prefix}{f.name}", value, tp, base)
-    # nested sections left out of the file still need their relative paths resolved
-    for f in dataclasses.fields(cls):
-        section: Any = hints[f.name]
-        if f.name not in kwargs and dataclasses.is_dataclass(section):
-            kwargs[f.name] = _build(section, {}, f"{prefix}{f.name}.", base)
-    return cls(**kwargs)
-
-
-def _resolve_paths(obj: Any, base: Path) -> Any:
-    """Make every relative path absolute against ``base`` (the config file's folder)."""
-    if isinstance(obj, Path):
-        return obj if obj.is_absolute() else base / obj
-    if isinstance(obj, tuple):
-        return tuple(_resolve_paths(v, base) for v in obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        changes = {
-            f.name: _resolve_paths(getattr(obj, f.name), base) for f in dataclasses.fields(obj)
-        }
-        return dataclasses.replace(obj, **changes)
-    return obj
 
 
 def _check_ranges(cfg: Config) -> None:
@@ -387,7 +275,7 @@ def load_config(
             raise ConfigError(str(path), "must hold a mapping of keys")
         data = loaded
     data = _merge(data, _env_overrides(environ))
-    cfg: Config = _resolve_paths(_build(Config, data, "", base), base)
+    cfg: Config = resolve_paths(build_dataclass(Config, data, "", base), base)
     cfg = dataclasses.replace(cfg, source=path)
     _check_ranges(cfg)
     if prepare_inbox:
