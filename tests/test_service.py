@@ -13,14 +13,9 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 
-from resnet_watch import service
-from resnet_watch.service import (
-    InstallRefused,
-    default_unit,
-    install_service,
-    load_template,
-    render_unit,
-)
+from resnet_watch import unit_syntax
+from resnet_watch.service import InstallRefused, install_service
+from resnet_watch.unit_render import default_unit, load_template, render_unit
 from tests.requirements import need
 
 REPO = Path(__file__).resolve().parents[1]
@@ -439,7 +434,7 @@ def test_default_unit_keeps_private_tmp() -> None:
 def _venv_with_python_in_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A venv in /opt-like space whose python links to an interpreter in a "home" (pyenv)."""
     home = tmp_path / "home"
-    monkeypatch.setattr(service, "_HOME_ROOTS", (PurePosixPath(home),))
+    monkeypatch.setattr(unit_syntax, "_HOME_ROOTS", (PurePosixPath(home),))
     install = home / "alice" / ".pyenv" / "versions" / "3.11.7"
     (install / "bin").mkdir(parents=True)
     real = install / "bin" / "python3.11"
