@@ -81,9 +81,10 @@ def test_doctor_checks_the_installed_unit_like_install_service(
 ) -> None:
     """An installed unit that predates an inbox in /tmp: doctor says PrivateTmp and stale unit."""
     from resnet_watch import service
+    from resnet_watch.unit_render import default_unit
 
     unit = tmp_path / "resnet-watch.service"
-    unit.write_text(service.default_unit(False))
+    unit.write_text(default_unit(False))
     monkeypatch.setattr(service, "SYSTEM_UNIT_PATH", unit)
     inbox = tmp_path / "inbox"
     inbox.mkdir()

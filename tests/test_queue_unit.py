@@ -16,7 +16,7 @@ from resnet_watch.queue.unit import (
     redis_allow_list,
     render_worker_unit,
 )
-from tests.test_service import MAX_EXPOSURE, assert_verifies, exposure
+from tests.systemd_helpers import MAX_EXPOSURE, assert_verifies, exposure
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = Path(sys.executable)

@@ -1,6 +1,6 @@
 """``resnet-watch install-service --worker``: the worker's systemd unit.
 
-Hardened like the watcher's unit (``service.py``), with two differences that
+Hardened like the watcher's unit (``unit_render.py``), with two differences that
 follow from the watcher writing every sidecar: the photos are only read (no
 writable path at all, so the share may be mounted read-only), and the network
 is open to the Redis host alone. ``render_worker_unit`` is pure; the installer
@@ -19,18 +19,14 @@ from importlib import resources
 from pathlib import Path
 
 from resnet_watch.service import (
-    _PYTHON_NAME,
-    DEFAULT_CONFIG_PATH,
-    DEFAULT_EXECUTABLE,
     SYSTEM_UNIT_PATH,
     InstallRefused,
     InstallResult,
-    _check_path,
-    _default_executable,
-    _quote,
-    _under_home,
+    default_executable,
     write_unit,
 )
+from resnet_watch.unit_render import DEFAULT_CONFIG_PATH, DEFAULT_EXECUTABLE
+from resnet_watch.unit_syntax import PYTHON_NAME, check_path, quote, under_home
 
 __all__ = [
     "DEFAULT_WORKER_PHOTOS",
@@ -76,28 +72,28 @@ def render_worker_unit(
 ) -> str:
     """Fill the worker template; pure. ``redis_allow`` are IPAddressAllow= entries."""
     for path in (exec_python_or_cmd, config_path, *photo_paths):
-        _check_path(path)
+        check_path(path)
     if not photo_paths:
         raise ValueError("at least one photo folder is needed")
     for entry in redis_allow:
         if entry != "localhost" and entry != "any":
             ipaddress.ip_network(entry, strict=False)  # raises ValueError on anything else
-    words = [_quote(str(exec_python_or_cmd), exec_line=True)]
-    if _PYTHON_NAME.fullmatch(exec_python_or_cmd.name):
+    words = [quote(str(exec_python_or_cmd), exec_line=True)]
+    if PYTHON_NAME.fullmatch(exec_python_or_cmd.name):
         words += ["-m", "resnet_watch"]
-    words += ["worker", "--config", _quote(str(config_path), exec_line=True)]
+    words += ["worker", "--config", quote(str(config_path), exec_line=True)]
     access: list[str] = []
     hidden_home = False
     for folder in photo_paths:
-        if _under_home(folder):
+        if under_home(folder):
             hidden_home = True
-            access.append(f"BindReadOnlyPaths={_quote('-' + str(folder), forbid=':')}")
-    if _under_home(config_path):
+            access.append(f"BindReadOnlyPaths={quote('-' + str(folder), forbid=':')}")
+    if under_home(config_path):
         hidden_home = True
-        access.append(f"BindReadOnlyPaths={_quote(str(config_path.parent), forbid=':')}")
+        access.append(f"BindReadOnlyPaths={quote(str(config_path.parent), forbid=':')}")
     values = {
         "EXEC_START": " ".join(words),
-        "REQUIRES_MOUNTS_FOR": " ".join(_quote(str(p)) for p in photo_paths),
+        "REQUIRES_MOUNTS_FOR": " ".join(quote(str(p)) for p in photo_paths),
         "PROTECT_HOME": "tmpfs" if hidden_home else "yes",
         "PHOTO_ACCESS": "\n".join(access),
         "IP_ALLOW": f"IPAddressAllow={' '.join(redis_allow)}" if redis_allow else "",
@@ -178,10 +174,10 @@ def install_worker_service(
     cfg = load_config(config_path, environ={}, prepare_inbox=False)
     if not cfg.queue.url:
         raise InstallRefused(f"{config_path} has no queue.url: a worker needs the watcher's Redis")
-    executable = Path(os.path.abspath(_default_executable()))
+    executable = Path(os.path.abspath(default_executable()))
     if dest is None and os.geteuid() != 0 and not dry_run:
         raise InstallRefused(f"installing the worker unit needs root (sudo): it goes to {_unit()}")
-    if _under_home(executable):
+    if under_home(executable):
         raise InstallRefused(
             f"the worker service cannot run {executable}: ProtectHome= hides home directories; "
             "install resnet-watch outside /home (e.g. python3 -m venv /opt/resnet-watch/.venv)"
