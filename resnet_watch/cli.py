@@ -17,43 +17,23 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from resnet_watch import __version__
-from resnet_watch.config import Config, load_config
+from resnet_watch.command_setup import (
+    configure_command_logging,
+    default_config_path,
+    load_command_config,
+)
+from resnet_watch.config import Config
 from resnet_watch.errors import ConfigError, ResnetWatchError
 
 __all__ = ["main"]
-
-
-def _default_config_path() -> Path | None:
-    env = os.environ.get("RESNET_WATCH_CONFIG")
-    if env:
-        return Path(env)
-    here = Path("config.yaml")
-    return here if here.exists() else None
-
-
-def _load(args: argparse.Namespace, *, prepare_inbox: bool = True) -> Config:
-    path = Path(args.config) if args.config else _default_config_path()
-    return load_config(path, prepare_inbox=prepare_inbox)
-
-
-def _configure_logging(cfg: Config, *, to_file: bool = True, level: str | None = None) -> None:
-    from resnet_watch.logs import configure_logging
-
-    configure_logging(
-        level=level or cfg.log.level,
-        file=cfg.log.file if to_file else None,
-        max_bytes=cfg.log.max_bytes,
-        backups=cfg.log.backups,
-        fmt=cfg.log.format,
-    )
 
 
 # --- run ----------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = _load(args)
-    _configure_logging(cfg)
+    cfg = load_command_config(args)
+    configure_command_logging(cfg)
     import faulthandler
 
     from resnet_watch.custom import CustomTagger
@@ -69,7 +49,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         enrich=enrich,
         write_extras=write_extras,
         housekeeping=extras.prune,
-        reconfigure_logging=lambda new: _configure_logging(new),
+        reconfigure_logging=lambda new: configure_command_logging(new),
         custom=custom,
     )
     return daemon.run()
@@ -79,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     if not cfg.queue.url:
         raise ConfigError("queue.url", "is not set: a worker needs the watcher's Redis URL")
     if args.processes:
@@ -88,7 +68,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(
             cfg, queue=dataclasses.replace(cfg.queue, processes=args.processes)
         )
-    _configure_logging(cfg)
+    configure_command_logging(cfg)
     from resnet_watch.queue.connection import require_extra
 
     require_extra()
@@ -150,8 +130,8 @@ class _Progress:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
-    _configure_logging(cfg, to_file=False, level="warning")
+    cfg = load_command_config(args, prepare_inbox=False)
+    configure_command_logging(cfg, to_file=False, level="warning")
     from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.config import auto_threads
     from resnet_watch.models import load_classifier
@@ -276,7 +256,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
 
 def cmd_weights(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     from resnet_watch import models
 
     weights_dir = cfg.model.weights_dir
@@ -327,7 +307,7 @@ def cmd_weights(args: argparse.Namespace) -> int:
 
 
 def cmd_albums(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     from resnet_watch.extras import album_rules
     from resnet_watch.library import album_counts
 
@@ -342,7 +322,7 @@ def cmd_albums(args: argparse.Namespace) -> int:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     from resnet_watch.sidecar import read_sidecar, sidecar_path
     from resnet_watch.taxonomy import load_taxonomy
 
@@ -373,8 +353,8 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
-    _configure_logging(cfg, to_file=False)  # warnings (sidecar_ignored) go to stderr
+    cfg = load_command_config(args, prepare_inbox=False)
+    configure_command_logging(cfg, to_file=False)  # warnings (sidecar_ignored) go to stderr
     from resnet_watch.extras import build_extras
     from resnet_watch.library import reindex
 
@@ -399,7 +379,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def cmd_install_service(args: argparse.Namespace) -> int:
     from resnet_watch.service import install_service
 
-    config = Path(args.config) if args.config else _default_config_path()
+    config = Path(args.config) if args.config else default_config_path()
     if config is None:
         print("resnet-watch: install-service needs --config PATH", file=sys.stderr)
         return 2
@@ -456,12 +436,12 @@ def cmd_reload(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from resnet_watch.doctor import run_doctor
 
-    path = Path(args.config) if args.config else _default_config_path()
+    path = Path(args.config) if args.config else default_config_path()
     return run_doctor(path, sys.stdout)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     from resnet_watch.doctor import reset_failures
 
     roots = [Path(p) for p in args.paths] or list(cfg.inbox.paths)
