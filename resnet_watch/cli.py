@@ -22,6 +22,7 @@ from resnet_watch.command_setup import (
     load_command_config,
 )
 from resnet_watch.errors import ConfigError, ResnetWatchError
+from resnet_watch.weights_cli import cmd_weights
 
 __all__ = ["main"]
 
@@ -73,57 +74,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from resnet_watch.queue.worker import run_worker
 
     return run_worker(cfg)
-
-
-# --- weights ------------------------------------------------------------------------------
-
-
-def cmd_weights(args: argparse.Namespace) -> int:
-    cfg = load_command_config(args, prepare_inbox=False)
-    from resnet_watch import models
-
-    weights_dir = cfg.model.weights_dir
-    if args.weights_cmd == "status":
-        for row in models.weights_status(weights_dir):
-            acc = (
-                f"acc@1 {row.acc1:.3f} / acc@5 {row.acc5:.3f}"
-                if row.acc1 is not None and row.acc5 is not None
-                else (f"acc@1 ~{row.acc1:g}" if row.acc1 is not None else "accuracy n/a")
-            )
-            state = "installed" if row.available else "not installed"
-            print(f"{row.model}: {state}")
-            if row.available:
-                print(f"  precision  {row.precision} ({row.runtime})")
-                print(f"  file       {row.path}")
-                print(f"  source     {row.source}")
-                print(f"  sha256     {row.sha256}")
-                print(f"  accuracy   {acc} (published, ImageNet-1k val)")
-            if row.note:
-                print(f"  note       {row.note}")
-        return 0
-    from resnet_watch.models.runtime import torch_installed
-
-    if not torch_installed():
-        print(
-            "resnet-watch: `weights fetch` and `weights import` build the ONNX model with torch: "
-            "pip install 'resnet-watch[torch]' (the daemon itself never needs it)",
-            file=sys.stderr,
-        )
-        return 2
-    if args.weights_cmd == "fetch":
-        inst = models.fetch_weights(
-            args.name, weights_dir, url=args.url, progress=sys.stderr.isatty()
-        )
-    else:
-        calib = Path(args.calibrate) if args.calibrate else None
-        inst = models.import_weights(Path(args.file), weights_dir, calib)
-    print(f"installed {inst.model} ({inst.precision}) -> {inst.path}")
-    print(f"  sha256 {inst.sha256}, from {inst.source}")
-    record = models.weights_status(weights_dir)[0]
-    if record.runtime:
-        print(f"  served by {record.runtime} from {record.path}")
-    print("model auto now selects it; restart the daemon (or systemctl restart resnet-watch)")
-    return 0
 
 
 # --- albums / tags / reindex --------------------------------------------------------------
