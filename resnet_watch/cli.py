@@ -8,52 +8,31 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 from resnet_watch import __version__
-from resnet_watch.config import Config, load_config
+from resnet_watch.classify_cli import cmd_classify
+from resnet_watch.command_setup import (
+    configure_command_logging,
+    default_config_path,
+    load_command_config,
+)
 from resnet_watch.errors import ConfigError, ResnetWatchError
+from resnet_watch.weights_cli import cmd_weights
 
 __all__ = ["main"]
-
-
-def _default_config_path() -> Path | None:
-    env = os.environ.get("RESNET_WATCH_CONFIG")
-    if env:
-        return Path(env)
-    here = Path("config.yaml")
-    return here if here.exists() else None
-
-
-def _load(args: argparse.Namespace, *, prepare_inbox: bool = True) -> Config:
-    path = Path(args.config) if args.config else _default_config_path()
-    return load_config(path, prepare_inbox=prepare_inbox)
-
-
-def _configure_logging(cfg: Config, *, to_file: bool = True, level: str | None = None) -> None:
-    from resnet_watch.logs import configure_logging
-
-    configure_logging(
-        level=level or cfg.log.level,
-        file=cfg.log.file if to_file else None,
-        max_bytes=cfg.log.max_bytes,
-        backups=cfg.log.backups,
-        fmt=cfg.log.format,
-    )
 
 
 # --- run ----------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    cfg = _load(args)
-    _configure_logging(cfg)
+    cfg = load_command_config(args)
+    configure_command_logging(cfg)
     import faulthandler
 
     from resnet_watch.custom import CustomTagger
@@ -69,7 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         enrich=enrich,
         write_extras=write_extras,
         housekeeping=extras.prune,
-        reconfigure_logging=lambda new: _configure_logging(new),
+        reconfigure_logging=lambda new: configure_command_logging(new),
         custom=custom,
     )
     return daemon.run()
@@ -79,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     if not cfg.queue.url:
         raise ConfigError("queue.url", "is not set: a worker needs the watcher's Redis URL")
     if args.processes:
@@ -88,7 +67,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(
             cfg, queue=dataclasses.replace(cfg.queue, processes=args.processes)
         )
-    _configure_logging(cfg)
+    configure_command_logging(cfg)
     from resnet_watch.queue.connection import require_extra
 
     require_extra()
@@ -97,237 +76,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return run_worker(cfg)
 
 
-# --- classify -----------------------------------------------------------------------------
-
-
-def _iter_images(paths: Sequence[str], cfg: Config) -> Iterator[Path]:
-    """Files named on the command line always; files inside folders by the include rules."""
-    from resnet_watch.pathfilter import PathFilter
-
-    filt = PathFilter(
-        include=cfg.inbox.include,
-        ignore=cfg.inbox.ignore,
-        sidecar_suffixes=(cfg.sidecar.suffix, ".xmp"),
-    )
-    for raw in paths:
-        path = Path(raw)
-        if not path.is_dir():
-            yield path
-            continue
-        for folder, dirs, files in os.walk(path):
-            dirs.sort()
-            dirs[:] = [d for d in dirs if not filt.is_ignored_dir(Path(folder) / d, path)]
-            for name in sorted(files):
-                candidate = Path(folder) / name
-                if filt.is_candidate(candidate, path):
-                    yield candidate
-
-
-class _Progress:
-    """A one-line progress bar on stderr, only on a TTY and for more than a few files."""
-
-    def __init__(self, total: int, stream: TextIO) -> None:
-        self.total, self.done, self.stream = total, 0, stream
-        self.enabled = stream.isatty() and total > 5
-        self.started = time.monotonic()
-
-    def step(self) -> None:
-        self.done += 1
-        if not self.enabled:
-            return
-        width = 30
-        filled = int(width * self.done / self.total)
-        rate = self.done / max(1e-6, time.monotonic() - self.started)
-        self.stream.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} {rate:.1f}/s"
-        )
-        self.stream.flush()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 60 + "\r")
-            self.stream.flush()
-
-
-def cmd_classify(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
-    _configure_logging(cfg, to_file=False, level="warning")
-    from resnet_watch.component_settings import build_pipeline_settings
-    from resnet_watch.config import auto_threads
-    from resnet_watch.models import load_classifier
-    from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline
-
-    images = list(_iter_images(args.paths, cfg))
-    decode_threads, torch_threads = auto_threads(cfg.pipeline.decode_threads, cfg.model.threads)
-    classifier, _reason = load_classifier(
-        args.model or cfg.model.name,
-        cfg.model.weights_dir,
-        torch_threads,
-        runtime=cfg.model.runtime,
-    )
-    settings = build_pipeline_settings(cfg, decode_threads, classifier.info.name)
-    if args.top_k:
-        import dataclasses
-
-        settings = dataclasses.replace(settings, top_k=args.top_k)
-    out: TextIO = sys.stdout
-    progress = _Progress(len(images), sys.stderr)
-    failures = 0
-    store = None
-    if args.write_sidecars:
-        # The daemon's own tagging path: same store settings, same tags, albums and XMP, so
-        # a sidecar written here is one the daemon treats as done, rightly.
-        from resnet_watch.custom_cli import checked_tagger
-        from resnet_watch.extras import build_extras
-        from resnet_watch.logs import get_logger
-        from resnet_watch.store import SidecarStore, StoreSettings
-
-        enrich, write_extras, _extras = build_extras(cfg)
-        store = SidecarStore(
-            StoreSettings(
-                suffix=cfg.sidecar.suffix,
-                retries=cfg.pipeline.retries,
-                backoff_seconds=cfg.pipeline.retry_backoff_seconds,
-                reclassify_on_model_change=cfg.model.reclassify_on_change,
-                keep_embeddings=cfg.custom.keep_embeddings,
-            ),
-            classifier.info,
-            get_logger("resnet_watch.images"),
-            enrich=enrich,
-            write_extras=write_extras,
-            customize=checked_tagger(cfg, classifier.info).fields,
-        )
-    results: dict[Path, Outcome] = {}
-
-    def sink(outcome: Outcome) -> None:
-        results[outcome.path] = outcome
-        if store is not None:
-            store.sink(outcome)
-        progress.step()
-        return None
-
-    pipeline = Pipeline(classifier, settings, sink)
-    pipeline.start()
-    try:
-        for image in images:
-            pipeline.submit(image)
-        pipeline.wait_idle()
-    finally:
-        pipeline.stop()
-        progress.close()
-    info = classifier.info
-    for image in images:
-        outcome = results.get(image)
-        if isinstance(outcome, Classified):
-            if args.json:
-                row = {
-                    "path": str(image),
-                    "status": "ok",
-                    "labels": [
-                        {
-                            "rank": x.rank,
-                            "index": x.index,
-                            "wnid": x.wnid,
-                            "name": x.name,
-                            "score": round(x.score, 6),
-                        }
-                        for x in outcome.labels
-                    ],
-                    "image": {
-                        "width": outcome.width,
-                        "height": outcome.height,
-                        "format": outcome.format,
-                        "source": outcome.source,
-                    },
-                    "model": info.name,
-                    "precision": info.precision,
-                    "runtime": info.runtime,
-                    "ms": round(outcome.elapsed_ms, 1),
-                }
-                out.write(json.dumps(row, ensure_ascii=False) + "\n")
-            else:
-                tops = ", ".join(f"{x.name} {x.score:.0%}" for x in outcome.labels[:3])
-                out.write(f"{image}\t{tops}\n")
-        else:
-            failures += 1
-            if isinstance(outcome, Failed):
-                kind, message = outcome.kind, outcome.message
-            elif outcome is None:
-                kind, message = "not_processed", "no result"
-            else:
-                kind, message = "skipped", outcome.reason
-            if args.json:
-                out.write(
-                    json.dumps(
-                        {
-                            "path": str(image),
-                            "status": "failed",
-                            "error": {"kind": kind, "message": message},
-                        }
-                    )
-                    + "\n"
-                )
-            print(f"error: {image}: {kind}: {message}", file=sys.stderr)
-    out.flush()
-    return 1 if failures else 0
-
-
-# --- weights ------------------------------------------------------------------------------
-
-
-def cmd_weights(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
-    from resnet_watch import models
-
-    weights_dir = cfg.model.weights_dir
-    if args.weights_cmd == "status":
-        for row in models.weights_status(weights_dir):
-            acc = (
-                f"acc@1 {row.acc1:.3f} / acc@5 {row.acc5:.3f}"
-                if row.acc1 is not None and row.acc5 is not None
-                else (f"acc@1 ~{row.acc1:g}" if row.acc1 is not None else "accuracy n/a")
-            )
-            state = "installed" if row.available else "not installed"
-            print(f"{row.model}: {state}")
-            if row.available:
-                print(f"  precision  {row.precision} ({row.runtime})")
-                print(f"  file       {row.path}")
-                print(f"  source     {row.source}")
-                print(f"  sha256     {row.sha256}")
-                print(f"  accuracy   {acc} (published, ImageNet-1k val)")
-            if row.note:
-                print(f"  note       {row.note}")
-        return 0
-    from resnet_watch.models.runtime import torch_installed
-
-    if not torch_installed():
-        print(
-            "resnet-watch: `weights fetch` and `weights import` build the ONNX model with torch: "
-            "pip install 'resnet-watch[torch]' (the daemon itself never needs it)",
-            file=sys.stderr,
-        )
-        return 2
-    if args.weights_cmd == "fetch":
-        inst = models.fetch_weights(
-            args.name, weights_dir, url=args.url, progress=sys.stderr.isatty()
-        )
-    else:
-        calib = Path(args.calibrate) if args.calibrate else None
-        inst = models.import_weights(Path(args.file), weights_dir, calib)
-    print(f"installed {inst.model} ({inst.precision}) -> {inst.path}")
-    print(f"  sha256 {inst.sha256}, from {inst.source}")
-    record = models.weights_status(weights_dir)[0]
-    if record.runtime:
-        print(f"  served by {record.runtime} from {record.path}")
-    print("model auto now selects it; restart the daemon (or systemctl restart resnet-watch)")
-    return 0
-
-
 # --- albums / tags / reindex --------------------------------------------------------------
 
 
 def cmd_albums(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     from resnet_watch.extras import album_rules
     from resnet_watch.library import album_counts
 
@@ -342,7 +95,7 @@ def cmd_albums(args: argparse.Namespace) -> int:
 
 
 def cmd_tags(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     from resnet_watch.sidecar import read_sidecar, sidecar_path
     from resnet_watch.taxonomy import load_taxonomy
 
@@ -373,8 +126,8 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
-    _configure_logging(cfg, to_file=False)  # warnings (sidecar_ignored) go to stderr
+    cfg = load_command_config(args, prepare_inbox=False)
+    configure_command_logging(cfg, to_file=False)  # warnings (sidecar_ignored) go to stderr
     from resnet_watch.extras import build_extras
     from resnet_watch.library import reindex
 
@@ -399,7 +152,7 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def cmd_install_service(args: argparse.Namespace) -> int:
     from resnet_watch.service import install_service
 
-    config = Path(args.config) if args.config else _default_config_path()
+    config = Path(args.config) if args.config else default_config_path()
     if config is None:
         print("resnet-watch: install-service needs --config PATH", file=sys.stderr)
         return 2
@@ -456,12 +209,12 @@ def cmd_reload(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from resnet_watch.doctor import run_doctor
 
-    path = Path(args.config) if args.config else _default_config_path()
+    path = Path(args.config) if args.config else default_config_path()
     return run_doctor(path, sys.stdout)
 
 
 def cmd_retry(args: argparse.Namespace) -> int:
-    cfg = _load(args, prepare_inbox=False)
+    cfg = load_command_config(args, prepare_inbox=False)
     from resnet_watch.doctor import reset_failures
 
     roots = [Path(p) for p in args.paths] or list(cfg.inbox.paths)

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
+from resnet_watch.command_setup import default_config_path
 from resnet_watch.config import Config, load_config
 
 __all__ = ["add_parsers", "checked_tagger", "custom_tagger", "report_stale_embeddings"]
@@ -19,9 +20,7 @@ RECOMMENDED_EXAMPLES = 5
 
 
 def _load(args: argparse.Namespace) -> Config:
-    from resnet_watch.cli import _default_config_path
-
-    path = Path(args.config) if args.config else _default_config_path()
+    path = Path(args.config) if args.config else default_config_path()
     return load_config(path, prepare_inbox=False)
 
 
