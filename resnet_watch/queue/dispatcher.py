@@ -2,8 +2,8 @@
 
 ``QueueDispatcher`` stands where the local ``Pipeline`` stands (same ``submit``,
 counters and ``stop``), so the watcher and the daemon do not change. A sender
-thread checks each path against its sidecar, then sends a task (path + content
-facts, never bytes) once fewer than ``max_in_flight`` are out; a collector
+thread checks each path against its sidecar (``gate``), then sends a task (path +
+content facts, never bytes) once fewer than ``max_in_flight`` are out; a collector
 thread reads the workers' replies and writes the sidecars.
 
 Who writes the sidecars: the watcher, from the returned labels. One writer per
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import threading
 import time
@@ -39,24 +38,13 @@ import numpy.typing as npt
 
 from resnet_watch.embedding import decode
 from resnet_watch.models.spec import ModelInfo
-from resnet_watch.pipeline import (
-    Classified,
-    Failed,
-    Outcome,
-    Sink,
-    Skipped,
-    hash_file,
-    sink_or_fail,
-)
-from resnet_watch.policy import Decision, decide
+from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, sink_or_fail
+from resnet_watch.queue.gate import TaskGate
 from resnet_watch.queue.task import Reply, Task, model_from_json, model_key, reply_key
 from resnet_watch.retries import RetrySchedule
-from resnet_watch.sidecar import FileFacts, read_sidecar, sidecar_path
 
 __all__ = ["DispatchSettings", "QueueDispatcher"]
 
-# Stands in for the workers' model until one has reported it: never written anywhere.
-_UNKNOWN_MODEL = ModelInfo("unknown", "", "", "", "", "")
 _STOP = object()
 
 
@@ -118,6 +106,12 @@ class QueueDispatcher:
         self._log = log
         self._heartbeat = heartbeat or (lambda: None)
         self._reply_key = reply_key(settings.prefix)
+        self._gate = TaskGate(
+            settings.suffix,
+            settings.retries,
+            settings.reclassify_on_model_change,
+            self._reply_key,
+        )
         self._intake: queue.Queue[Any] = queue.Queue(maxsize=settings.queue_size)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -252,41 +246,15 @@ class QueueDispatcher:
 
     def _check(self, path: Path) -> Task | None:
         """The task for ``path``, or None when it needs no work now (outcome emitted)."""
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            self._emit(Skipped(path, "vanished"))
-            return None
-        except OSError as exc:
-            self._emit(Failed(path, None, "unreadable_file", f"cannot stat: {exc.strerror}", 0))
-            return None
-        facts = FileFacts.from_stat(path, st)
-        decision = self._gate(path, facts)
-        if decision.action == "check_hash":
-            with contextlib.suppress(OSError):
-                facts = FileFacts(facts.name, facts.size, facts.mtime_ns, hash_file(path))
-                decision = self._gate(path, facts)
-                if decision.action == "skip":
-                    decision = Decision("skip", "same_content")
-        if decision.action == "skip":
-            self._emit(Skipped(path, decision.reason, facts))
-            return None
-        if decision.action == "wait":
-            self._retry_later(path, decision.wait_seconds)
+        checked = self._gate.task_for(path, self.model)
+        if isinstance(checked, Task):
+            return checked
+        if isinstance(checked, Skipped) and checked.retry_in is not None:
+            self._retry_later(path, checked.retry_in)
             self._release(path)
-            return None
-        return Task(str(path), facts.size, facts.mtime_ns, facts.sha256, self._reply_key)
-
-    def _gate(self, path: Path, facts: FileFacts) -> Decision:
-        model = self.model
-        return decide(
-            read_sidecar(sidecar_path(path, self._settings.suffix)),
-            facts,
-            model or _UNKNOWN_MODEL,
-            retries=self._settings.retries,
-            reclassify_on_model_change=self._settings.reclassify_on_model_change
-            and model is not None,
-        )
+        else:
+            self._emit(checked)
+        return None
 
     def _wait_for_slot(self) -> bool:
         """Back-pressure: at most ``max_in_flight`` tasks in Redis. False when stopping."""
@@ -412,7 +380,7 @@ class QueueDispatcher:
             self.model = reply.model
         try:
             if reply.status == "ok" and reply.model is not None:
-                if self._already_written(path, reply.facts, reply.model):
+                if self._gate.already_written(path, reply.facts, reply.model):
                     self.counters.duplicates += 1
                     self._emit(
                         Skipped(path, "duplicate_reply", reply.facts), reply.model, release=False
@@ -430,7 +398,7 @@ class QueueDispatcher:
                     )
                     self._emit(out, reply.model, release=False)
             elif reply.status == "failed":
-                if ours or not self._already_written(path, reply.facts, reply.model):
+                if ours or not self._gate.already_written(path, reply.facts, reply.model):
                     fail = Failed(path, reply.facts, reply.kind, reply.message, reply.elapsed_ms)
                     self._emit(fail, reply.model, release=False)
             elif reply.kind == "changed_since_queued":
@@ -440,19 +408,6 @@ class QueueDispatcher:
         finally:
             if ours:
                 self._release(path)
-
-    def _already_written(self, path: Path, facts: FileFacts, model: ModelInfo | None) -> bool:
-        record = read_sidecar(sidecar_path(path, self._settings.suffix))
-        if record is None or record.get("status") != "ok" or model is None:
-            return False
-        decision = decide(
-            record,
-            facts,
-            model,
-            retries=self._settings.retries,
-            reclassify_on_model_change=self._settings.reclassify_on_model_change,
-        )
-        return decision.action == "skip"
 
     def _emit(
         self, outcome: Outcome, model: ModelInfo | None = None, *, release: bool = True
