@@ -14,10 +14,10 @@ photos read-only. A duplicate reply (a redelivered task) is checked against the
 sidecar before writing, so each photo's sidecar is written once.
 
 Redis down: sends and reads fail fast, the dispatcher logs ``queue_unreachable``
-once, keeps every path it holds (the watcher blocks on ``submit``, its backlog
-stays on disk) and carries on when Redis answers. A Redis restart (new
-``run_id``) may have lost queued tasks and replies, so every task in flight is
-sent again; a task without a reply after ``result_timeout`` is sent again too.
+once (``health``), keeps every path it holds (the watcher blocks on ``submit``,
+its backlog stays on disk) and carries on when Redis answers. A Redis restart
+(new ``run_id``) may have lost queued tasks and replies, so every task in flight
+is sent again; a task without a reply after ``result_timeout`` is sent again too.
 Duplicates cost a quick check on the worker, never a second sidecar.
 """
 
@@ -40,6 +40,7 @@ from resnet_watch.embedding import decode
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, sink_or_fail
 from resnet_watch.queue.gate import TaskGate
+from resnet_watch.queue.health import RedisHealth
 from resnet_watch.queue.task import Reply, Task, model_from_json, model_key, reply_key
 from resnet_watch.retries import RetrySchedule
 
@@ -78,14 +79,6 @@ class _Pending:
     sent_at: float  # monotonic
 
 
-@dataclass
-class _Health:
-    reachable: bool = True
-    down_since: float | None = None
-    error: str = ""
-    run_id: str | None = None
-
-
 class QueueDispatcher:
     """Sends photos to Redis for workers and records their replies; thread-safe ``submit``."""
 
@@ -122,7 +115,9 @@ class QueueDispatcher:
         self._accepting = False
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._health = _Health()
+        self._health = RedisHealth(
+            log, lambda: {"in_flight": self.tasks_in_redis(), "waiting": self.queue_depth()}
+        )
         self.model: ModelInfo | None = None
         self.counters = DispatchCounters()
 
@@ -171,6 +166,9 @@ class QueueDispatcher:
     def reachable(self) -> bool:
         """False while Redis does not answer (/healthz says 503, doctor says why)."""
         return self._health.reachable
+
+    def health_error(self) -> str:
+        return self._health.error
 
     # --- intake (the watcher calls these, as it calls Pipeline's) ----------------------
 
@@ -277,35 +275,11 @@ class QueueDispatcher:
             with self._send_lock:
                 self._send_raw(task.to_json())
         except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
-            self._unreachable(exc)
+            self._health.failed(exc)
             return False
-        self._reachable()
+        self._health.answered()
         self.counters.sent += 1
         return True
-
-    # --- health -----------------------------------------------------------------------
-
-    def _unreachable(self, exc: BaseException) -> None:
-        h = self._health
-        if h.reachable:
-            h.reachable, h.down_since = False, time.monotonic()
-            h.error = f"{type(exc).__name__}: {exc}"
-            self._log.error(
-                "queue_unreachable",
-                error=h.error,
-                in_flight=self.tasks_in_redis(),
-                waiting=self.queue_depth(),
-            )
-
-    def _reachable(self) -> None:
-        h = self._health
-        if not h.reachable:
-            down = time.monotonic() - (h.down_since or time.monotonic())
-            h.reachable, h.down_since, h.error = True, None, ""
-            self._log.info("queue_reachable", down_seconds=round(down, 1))
-
-    def health_error(self) -> str:
-        return self._health.error
 
     # --- replies ----------------------------------------------------------------------
 
@@ -321,10 +295,10 @@ class QueueDispatcher:
                     self._resend_overdue()
                 item = self._redis.blpop([self._reply_key], timeout=self._settings.poll_seconds)
             except Exception as exc:
-                self._unreachable(exc)
+                self._health.failed(exc)
                 self._stopping.wait(1.0)
                 continue
-            self._reachable()
+            self._health.answered()
             if item is None:
                 continue
             try:
@@ -340,8 +314,7 @@ class QueueDispatcher:
     def _check_redis(self) -> None:
         """Notice a Redis restart (its run_id changes) and pick up the workers' model."""
         run_id = str(self._redis.info("server").get("run_id", ""))
-        previous, self._health.run_id = self._health.run_id, run_id
-        if previous is not None and run_id != previous:
+        if self._health.restarted(run_id):
             with self._lock:
                 pending = list(self._in_flight.values())
             self._log.warning("queue_redis_restarted", resending=len(pending))
