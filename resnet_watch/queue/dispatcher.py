@@ -4,7 +4,7 @@
 counters and ``stop``), so the watcher and the daemon do not change. A sender
 thread checks each path against its sidecar (``gate``), then sends a task (path +
 content facts, never bytes) once fewer than ``max_in_flight`` are out; a collector
-thread reads the workers' replies and writes the sidecars.
+thread reads the workers' replies and writes the sidecars (``reply_outcome``).
 
 Who writes the sidecars: the watcher, from the returned labels. One writer per
 library keeps the commit-marker order (XMP and album links, then the JSON) and
@@ -33,14 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from resnet_watch.embedding import decode
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, sink_or_fail
 from resnet_watch.queue.gate import TaskGate
 from resnet_watch.queue.health import RedisHealth
+from resnet_watch.queue.reply_outcome import classified_from
 from resnet_watch.queue.task import Reply, Task, model_from_json, model_key, reply_key
 from resnet_watch.retries import RetrySchedule
 
@@ -359,17 +356,7 @@ class QueueDispatcher:
                         Skipped(path, "duplicate_reply", reply.facts), reply.model, release=False
                     )
                 else:
-                    out = Classified(
-                        path,
-                        reply.facts,
-                        reply.width,
-                        reply.height,
-                        reply.format,
-                        list(reply.labels),
-                        reply.elapsed_ms,
-                        features=_features(reply),
-                    )
-                    self._emit(out, reply.model, release=False)
+                    self._emit(classified_from(reply), reply.model, release=False)
             elif reply.status == "failed":
                 if ours or not self._gate.already_written(path, reply.facts, reply.model):
                     fail = Failed(path, reply.facts, reply.kind, reply.message, reply.elapsed_ms)
@@ -414,11 +401,3 @@ class QueueDispatcher:
     def _still_wanted(self, path: Path) -> bool:
         with self._lock:
             return self._accepting and path not in self._active
-
-
-def _features(reply: Reply) -> npt.NDArray[np.float32] | None:
-    """The worker's feature vector, when it sent one made by the model it names."""
-    stored = decode(reply.embedding)
-    if stored is None or reply.model is None:
-        return None
-    return stored.vector if stored.matches(reply.model.name, reply.model.weights_sha256) else None
