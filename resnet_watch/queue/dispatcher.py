@@ -2,9 +2,9 @@
 
 ``QueueDispatcher`` stands where the local ``Pipeline`` stands (same ``submit``,
 counters and ``stop``), so the watcher and the daemon do not change. A sender
-thread checks each path against its sidecar, then sends a task (path + content
-facts, never bytes) once fewer than ``max_in_flight`` are out; a collector
-thread reads the workers' replies and writes the sidecars.
+thread checks each path against its sidecar (``gate``), then sends a task (path +
+content facts, never bytes) once fewer than ``max_in_flight`` are out; a collector
+thread reads the workers' replies and writes the sidecars (``reply_outcome``).
 
 Who writes the sidecars: the watcher, from the returned labels. One writer per
 library keeps the commit-marker order (XMP and album links, then the JSON) and
@@ -14,10 +14,10 @@ photos read-only. A duplicate reply (a redelivered task) is checked against the
 sidecar before writing, so each photo's sidecar is written once.
 
 Redis down: sends and reads fail fast, the dispatcher logs ``queue_unreachable``
-once, keeps every path it holds (the watcher blocks on ``submit``, its backlog
-stays on disk) and carries on when Redis answers. A Redis restart (new
-``run_id``) may have lost queued tasks and replies, so every task in flight is
-sent again; a task without a reply after ``result_timeout`` is sent again too.
+once (``health``), keeps every path it holds (the watcher blocks on ``submit``,
+its backlog stays on disk) and carries on when Redis answers. A Redis restart
+(new ``run_id``) may have lost queued tasks and replies, so every task in flight
+is sent again; a task without a reply after ``result_timeout`` is sent again too.
 Duplicates cost a quick check on the worker, never a second sidecar.
 """
 
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import threading
 import time
@@ -34,29 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
-
-from resnet_watch.embedding import decode
 from resnet_watch.models.spec import ModelInfo
-from resnet_watch.pipeline import (
-    Classified,
-    Failed,
-    Outcome,
-    Sink,
-    Skipped,
-    hash_file,
-    sink_or_fail,
-)
-from resnet_watch.policy import Decision, decide
+from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, sink_or_fail
+from resnet_watch.queue.gate import TaskGate
+from resnet_watch.queue.health import RedisHealth
+from resnet_watch.queue.reply_outcome import classified_from
 from resnet_watch.queue.task import Reply, Task, model_from_json, model_key, reply_key
 from resnet_watch.retries import RetrySchedule
-from resnet_watch.sidecar import FileFacts, read_sidecar, sidecar_path
 
 __all__ = ["DispatchSettings", "QueueDispatcher"]
 
-# Stands in for the workers' model until one has reported it: never written anywhere.
-_UNKNOWN_MODEL = ModelInfo("unknown", "", "", "", "", "")
 _STOP = object()
 
 
@@ -90,14 +76,6 @@ class _Pending:
     sent_at: float  # monotonic
 
 
-@dataclass
-class _Health:
-    reachable: bool = True
-    down_since: float | None = None
-    error: str = ""
-    run_id: str | None = None
-
-
 class QueueDispatcher:
     """Sends photos to Redis for workers and records their replies; thread-safe ``submit``."""
 
@@ -118,6 +96,12 @@ class QueueDispatcher:
         self._log = log
         self._heartbeat = heartbeat or (lambda: None)
         self._reply_key = reply_key(settings.prefix)
+        self._gate = TaskGate(
+            settings.suffix,
+            settings.retries,
+            settings.reclassify_on_model_change,
+            self._reply_key,
+        )
         self._intake: queue.Queue[Any] = queue.Queue(maxsize=settings.queue_size)
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -128,7 +112,9 @@ class QueueDispatcher:
         self._accepting = False
         self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._health = _Health()
+        self._health = RedisHealth(
+            log, lambda: {"in_flight": self.tasks_in_redis(), "waiting": self.queue_depth()}
+        )
         self.model: ModelInfo | None = None
         self.counters = DispatchCounters()
 
@@ -177,6 +163,9 @@ class QueueDispatcher:
     def reachable(self) -> bool:
         """False while Redis does not answer (/healthz says 503, doctor says why)."""
         return self._health.reachable
+
+    def health_error(self) -> str:
+        return self._health.error
 
     # --- intake (the watcher calls these, as it calls Pipeline's) ----------------------
 
@@ -252,41 +241,15 @@ class QueueDispatcher:
 
     def _check(self, path: Path) -> Task | None:
         """The task for ``path``, or None when it needs no work now (outcome emitted)."""
-        try:
-            st = os.lstat(path)
-        except FileNotFoundError:
-            self._emit(Skipped(path, "vanished"))
-            return None
-        except OSError as exc:
-            self._emit(Failed(path, None, "unreadable_file", f"cannot stat: {exc.strerror}", 0))
-            return None
-        facts = FileFacts.from_stat(path, st)
-        decision = self._gate(path, facts)
-        if decision.action == "check_hash":
-            with contextlib.suppress(OSError):
-                facts = FileFacts(facts.name, facts.size, facts.mtime_ns, hash_file(path))
-                decision = self._gate(path, facts)
-                if decision.action == "skip":
-                    decision = Decision("skip", "same_content")
-        if decision.action == "skip":
-            self._emit(Skipped(path, decision.reason, facts))
-            return None
-        if decision.action == "wait":
-            self._retry_later(path, decision.wait_seconds)
+        checked = self._gate.task_for(path, self.model)
+        if isinstance(checked, Task):
+            return checked
+        if isinstance(checked, Skipped) and checked.retry_in is not None:
+            self._retry_later(path, checked.retry_in)
             self._release(path)
-            return None
-        return Task(str(path), facts.size, facts.mtime_ns, facts.sha256, self._reply_key)
-
-    def _gate(self, path: Path, facts: FileFacts) -> Decision:
-        model = self.model
-        return decide(
-            read_sidecar(sidecar_path(path, self._settings.suffix)),
-            facts,
-            model or _UNKNOWN_MODEL,
-            retries=self._settings.retries,
-            reclassify_on_model_change=self._settings.reclassify_on_model_change
-            and model is not None,
-        )
+        else:
+            self._emit(checked)
+        return None
 
     def _wait_for_slot(self) -> bool:
         """Back-pressure: at most ``max_in_flight`` tasks in Redis. False when stopping."""
@@ -309,35 +272,11 @@ class QueueDispatcher:
             with self._send_lock:
                 self._send_raw(task.to_json())
         except Exception as exc:  # kombu OperationalError, redis ConnectionError, timeouts
-            self._unreachable(exc)
+            self._health.failed(exc)
             return False
-        self._reachable()
+        self._health.answered()
         self.counters.sent += 1
         return True
-
-    # --- health -----------------------------------------------------------------------
-
-    def _unreachable(self, exc: BaseException) -> None:
-        h = self._health
-        if h.reachable:
-            h.reachable, h.down_since = False, time.monotonic()
-            h.error = f"{type(exc).__name__}: {exc}"
-            self._log.error(
-                "queue_unreachable",
-                error=h.error,
-                in_flight=self.tasks_in_redis(),
-                waiting=self.queue_depth(),
-            )
-
-    def _reachable(self) -> None:
-        h = self._health
-        if not h.reachable:
-            down = time.monotonic() - (h.down_since or time.monotonic())
-            h.reachable, h.down_since, h.error = True, None, ""
-            self._log.info("queue_reachable", down_seconds=round(down, 1))
-
-    def health_error(self) -> str:
-        return self._health.error
 
     # --- replies ----------------------------------------------------------------------
 
@@ -353,10 +292,10 @@ class QueueDispatcher:
                     self._resend_overdue()
                 item = self._redis.blpop([self._reply_key], timeout=self._settings.poll_seconds)
             except Exception as exc:
-                self._unreachable(exc)
+                self._health.failed(exc)
                 self._stopping.wait(1.0)
                 continue
-            self._reachable()
+            self._health.answered()
             if item is None:
                 continue
             try:
@@ -372,8 +311,7 @@ class QueueDispatcher:
     def _check_redis(self) -> None:
         """Notice a Redis restart (its run_id changes) and pick up the workers' model."""
         run_id = str(self._redis.info("server").get("run_id", ""))
-        previous, self._health.run_id = self._health.run_id, run_id
-        if previous is not None and run_id != previous:
+        if self._health.restarted(run_id):
             with self._lock:
                 pending = list(self._in_flight.values())
             self._log.warning("queue_redis_restarted", resending=len(pending))
@@ -412,25 +350,15 @@ class QueueDispatcher:
             self.model = reply.model
         try:
             if reply.status == "ok" and reply.model is not None:
-                if self._already_written(path, reply.facts, reply.model):
+                if self._gate.already_written(path, reply.facts, reply.model):
                     self.counters.duplicates += 1
                     self._emit(
                         Skipped(path, "duplicate_reply", reply.facts), reply.model, release=False
                     )
                 else:
-                    out = Classified(
-                        path,
-                        reply.facts,
-                        reply.width,
-                        reply.height,
-                        reply.format,
-                        list(reply.labels),
-                        reply.elapsed_ms,
-                        features=_features(reply),
-                    )
-                    self._emit(out, reply.model, release=False)
+                    self._emit(classified_from(reply), reply.model, release=False)
             elif reply.status == "failed":
-                if ours or not self._already_written(path, reply.facts, reply.model):
+                if ours or not self._gate.already_written(path, reply.facts, reply.model):
                     fail = Failed(path, reply.facts, reply.kind, reply.message, reply.elapsed_ms)
                     self._emit(fail, reply.model, release=False)
             elif reply.kind == "changed_since_queued":
@@ -440,19 +368,6 @@ class QueueDispatcher:
         finally:
             if ours:
                 self._release(path)
-
-    def _already_written(self, path: Path, facts: FileFacts, model: ModelInfo | None) -> bool:
-        record = read_sidecar(sidecar_path(path, self._settings.suffix))
-        if record is None or record.get("status") != "ok" or model is None:
-            return False
-        decision = decide(
-            record,
-            facts,
-            model,
-            retries=self._settings.retries,
-            reclassify_on_model_change=self._settings.reclassify_on_model_change,
-        )
-        return decision.action == "skip"
 
     def _emit(
         self, outcome: Outcome, model: ModelInfo | None = None, *, release: bool = True
@@ -486,11 +401,3 @@ class QueueDispatcher:
     def _still_wanted(self, path: Path) -> bool:
         with self._lock:
             return self._accepting and path not in self._active
-
-
-def _features(reply: Reply) -> npt.NDArray[np.float32] | None:
-    """The worker's feature vector, when it sent one made by the model it names."""
-    stored = decode(reply.embedding)
-    if stored is None or reply.model is None:
-        return None
-    return stored.vector if stored.matches(reply.model.name, reply.model.weights_sha256) else None
