@@ -181,3 +181,14 @@ def move_into(inbox: Path, paths: list[Path]) -> list[Path]:
         os.rename(path, target)
         moved.append(target)
     return moved
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """``python -m resnet_watch ARGS`` in a fresh process, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "resnet_watch", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 from PIL import Image
 
-from tests.daemon_helpers import DaemonProcess, read_sidecar_json, shipped_photo, wait_until
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "resnet_watch", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+from tests.daemon_helpers import (
+    DaemonProcess,
+    read_sidecar_json,
+    run_cli,
+    shipped_photo,
+    wait_until,
+)
 
 
 def test_classify_folder_prints_results_and_errors(tmp_path: Path) -> None:

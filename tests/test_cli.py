@@ -8,16 +8,7 @@ import sys
 from pathlib import Path
 
 from resnet_watch.cli import main
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "resnet_watch", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
+from tests.daemon_helpers import run_cli
 
 
 def test_help_does_not_import_torch() -> None:
