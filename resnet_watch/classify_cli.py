@@ -97,20 +97,15 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if args.write_sidecars:
         # The daemon's own tagging path: same store settings, same tags, albums and XMP, so
         # a sidecar written here is one the daemon treats as done, rightly.
+        from resnet_watch.component_settings import store_settings
         from resnet_watch.custom_cli import checked_tagger
         from resnet_watch.extras import build_extras
         from resnet_watch.logs import get_logger
-        from resnet_watch.store import SidecarStore, StoreSettings
+        from resnet_watch.store import SidecarStore
 
         enrich, write_extras, _extras = build_extras(cfg)
         store = SidecarStore(
-            StoreSettings(
-                suffix=cfg.sidecar.suffix,
-                retries=cfg.pipeline.retries,
-                backoff_seconds=cfg.pipeline.retry_backoff_seconds,
-                reclassify_on_model_change=cfg.model.reclassify_on_change,
-                keep_embeddings=cfg.custom.keep_embeddings,
-            ),
+            store_settings(cfg),
             classifier.info,
             get_logger("resnet_watch.images"),
             enrich=enrich,
