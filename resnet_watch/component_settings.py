@@ -13,7 +13,16 @@ from resnet_watch.pipeline import PipelineSettings
 from resnet_watch.store import StoreSettings
 from resnet_watch.watcher import WatchSettings
 
-__all__ = ["build_pipeline_settings", "store_settings", "watch_settings"]
+__all__ = ["build_pipeline_settings", "image_limits", "store_settings", "watch_settings"]
+
+
+def image_limits(cfg: Config) -> ImageLimits:
+    """The ``limits`` section as the decoders take it (daemon, worker and web UI alike)."""
+    return ImageLimits(
+        max_bytes=cfg.limits.max_file_bytes,
+        max_pixels=cfg.limits.max_pixels,
+        max_frames=cfg.limits.max_frames,
+    )
 
 
 def build_pipeline_settings(
@@ -23,11 +32,7 @@ def build_pipeline_settings(
     from resnet_watch.models import preferred_batch
 
     return PipelineSettings(
-        limits=ImageLimits(
-            max_bytes=cfg.limits.max_file_bytes,
-            max_pixels=cfg.limits.max_pixels,
-            max_frames=cfg.limits.max_frames,
-        ),
+        limits=image_limits(cfg),
         top_k=cfg.model.top_k,
         min_score=cfg.model.min_score,
         decode_threads=decode_threads,

@@ -16,8 +16,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from resnet_watch.component_settings import image_limits
 from resnet_watch.config import Config
-from resnet_watch.imaging import ImageLimits
 from resnet_watch.logs import get_logger
 from resnet_watch.queue.app import make_app
 from resnet_watch.queue.connection import redis_client
@@ -69,11 +69,7 @@ def _runner_for_process() -> TaskRunner:
         _runner = TaskRunner(
             RunnerSettings(
                 prefix=cfg.queue.name,
-                limits=ImageLimits(
-                    max_bytes=cfg.limits.max_file_bytes,
-                    max_pixels=cfg.limits.max_pixels,
-                    max_frames=cfg.limits.max_frames,
-                ),
+                limits=image_limits(cfg),
                 path_map=dict(cfg.queue.path_map or {}),
                 suffix=cfg.sidecar.suffix,
                 top_k=cfg.model.top_k,

@@ -28,9 +28,9 @@ from starlette.responses import (
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from resnet_watch.component_settings import image_limits
 from resnet_watch.config import Config, is_loopback
 from resnet_watch.errors import ImageError
-from resnet_watch.imaging import ImageLimits
 from resnet_watch.sidecar import read_sidecar, sidecar_path
 from resnet_watch.web.activity import StatusProvider, StatusSnapshot
 from resnet_watch.web.files import MEDIA_TYPES, Refused, ref_for, resolve_ref
@@ -83,7 +83,7 @@ class WebApp:
         self.thumbs = ThumbCache(
             cfg.web.state_dir / "thumbs",
             cfg.web.thumbnail_cache_mb * 1024 * 1024,
-            ImageLimits(cfg.limits.max_file_bytes, cfg.limits.max_pixels, cfg.limits.max_frames),
+            image_limits(cfg),
         )
         self.filter = watcher_filter(cfg.inbox.include, cfg.inbox.ignore, self.suffix)
         self.registry = metrics_registry(provider.status_snapshot)
