@@ -129,15 +129,7 @@ class Daemon:
         load_head(self.custom, cfg, info, self.log)
         index, catalog = open_library(cfg, info, self.log, self._write_extras)
         self.index = index
-        store = SidecarStore(
-            store_settings(cfg),
-            info,
-            get_logger("resnet_watch.images"),
-            enrich=self._enrich,
-            write_extras=self._write_extras,
-            customize=self.custom.fields if self.custom is not None else None,
-            index=index,
-        )
+        store = self._sidecar_store(info, index)
         self._store = store
         remove_temp_files(cfg, self.log)
 
@@ -170,6 +162,18 @@ class Daemon:
             weights_sha256=info.weights_sha256,
         )
 
+    def _sidecar_store(self, info: ModelInfo, index: FileIndex | None = None) -> SidecarStore:
+        """The store that writes sidecars for images ``info`` classified (either mode)."""
+        return SidecarStore(
+            store_settings(self.cfg),
+            info,
+            get_logger("resnet_watch.images"),
+            enrich=self._enrich,
+            write_extras=self._write_extras,
+            customize=self.custom.fields if self.custom is not None else None,
+            index=index,
+        )
+
     def _run_queue(self, started: float) -> int:
         """``queue.url`` set: watch and enqueue; workers classify, this process writes."""
         from resnet_watch.queue.app import connect_dispatcher
@@ -180,15 +184,7 @@ class Daemon:
 
         def sink_for(info: ModelInfo) -> Sink:
             if info not in sinks:  # one store per worker model: each sidecar names its own
-                store = SidecarStore(
-                    store_settings(cfg),
-                    info,
-                    get_logger("resnet_watch.images"),
-                    enrich=self._enrich,
-                    write_extras=self._write_extras,
-                    customize=self.custom.fields if self.custom is not None else None,
-                )
-                sinks[info] = observed(store.sink, self.activity)
+                sinks[info] = observed(self._sidecar_store(info).sink, self.activity)
             if info != self.model_info:
                 # the custom head is checked against the model the workers run, known only
                 # from their replies: (re)load it when that model first shows or changes
