@@ -14,7 +14,6 @@ the core testable with a fake classifier and no filesystem watcher.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import os
@@ -33,6 +32,7 @@ import structlog
 
 from resnet_watch.errors import ImageError
 from resnet_watch.imaging import ImageLimits, preprocess, read_image
+from resnet_watch.intake import PathIntake
 from resnet_watch.models.spec import Classifier, Label
 from resnet_watch.policy import Decision
 from resnet_watch.retries import RetrySchedule
@@ -181,14 +181,9 @@ class Pipeline:
         self._sink = sink
         self._gate = gate
         self._heartbeat = heartbeat or (lambda: None)
-        self._inbox: queue.Queue[Any] = queue.Queue(maxsize=settings.queue_size)
+        self._intake = PathIntake(settings.queue_size)
         self._ready: queue.Queue[Any] = queue.Queue(maxsize=max(2, settings.batch_size * 2))
-        self._active: set[Path] = set()
-        self._lock = threading.Lock()
-        self._idle = threading.Condition(self._lock)
         self._retries = RetrySchedule()
-        self._accepting = False
-        self._stopping = threading.Event()
         self._decoders: list[threading.Thread] = []
         self._infer: threading.Thread | None = None
         self.counters = _Counters()
@@ -196,7 +191,7 @@ class Pipeline:
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
-        self._accepting = True
+        self._intake.open()
         for i in range(max(1, self._settings.decode_threads)):
             t = threading.Thread(target=self._decode_loop, name=f"rw-decode-{i}", daemon=True)
             t.start()
@@ -210,16 +205,10 @@ class Pipeline:
         Paths still waiting in the queue are dropped: they have no sidecar yet,
         so the next start-up scan picks them up. Returns False on timeout.
         """
-        self._accepting = False
-        self._stopping.set()
         deadline = time.monotonic() + timeout
-        with contextlib.suppress(queue.Empty):
-            while True:
-                item = self._inbox.get_nowait()
-                if isinstance(item, Path):
-                    self._release(item)
+        self._intake.close()
         for _ in self._decoders:
-            self._put_until(self._inbox, _STOP, deadline)
+            self._put_until(self._intake.queue, _STOP, deadline)
         for t in self._decoders:
             t.join(max(0.0, deadline - time.monotonic()))
         self._put_until(self._ready, _STOP, deadline)
@@ -251,49 +240,26 @@ class Pipeline:
         Returns False when the path is already queued or being processed (the
         watchers' duplicate events end here) or when the pipeline is stopping.
         """
-        with self._lock:
-            if not self._accepting or path in self._active:
-                return False
-            self._active.add(path)
-            self.counters.submitted += 1
-        while True:
-            try:
-                self._inbox.put(path, timeout=0.2 if block else 0)
-                return True
-            except queue.Full:
-                if not block or self._stopping.is_set():
-                    self._release(path)
-                    return False
+        if not self._intake.accept(path):
+            return False
+        self.counters.submitted += 1
+        return self._intake.put(path, block=block)
 
     def queue_depth(self) -> int:
-        return self._inbox.qsize() + self._ready.qsize()
+        return self._intake.queue.qsize() + self._ready.qsize()
 
     def in_flight(self) -> int:
-        with self._lock:
-            return len(self._active)
+        return self._intake.in_flight()
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Block until nothing is queued or in flight (retries pending don't count)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._idle:
-            while self._active:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._idle.wait(0.2 if remaining is None else min(0.2, remaining))
-        return True
-
-    def _release(self, path: Path) -> None:
-        with self._idle:
-            self._active.discard(path)
-            if not self._active:
-                self._idle.notify_all()
+        return self._intake.wait_idle(timeout)
 
     # --- decode stage -----------------------------------------------------------------
 
     def _decode_loop(self) -> None:
         while True:
-            item = self._inbox.get()
+            item = self._intake.queue.get()
             if item is _STOP:
                 return
             path: Path = item
@@ -454,7 +420,7 @@ class Pipeline:
                 self.counters.failed += 1
             else:
                 self.counters.skipped += 1
-            self._release(outcome.path)
+            self._intake.release(outcome.path)
         if retry_in is not None:
             self._retries.add(outcome.path, retry_in)
 
@@ -462,11 +428,7 @@ class Pipeline:
         return sink_or_fail(self._sink, outcome)
 
     def _resubmit_due(self) -> None:
-        self._retries.resubmit(lambda p: self.submit(p, block=False), self._still_wanted)
-
-    def _still_wanted(self, path: Path) -> bool:
-        with self._lock:
-            return self._accepting and path not in self._active
+        self._retries.resubmit(lambda p: self.submit(p, block=False), self._intake.still_wanted)
 
     def pending_retries(self) -> int:
         return len(self._retries)

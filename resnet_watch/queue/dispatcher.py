@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from resnet_watch.intake import PathIntake
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, sink_or_fail
 from resnet_watch.queue.gate import TaskGate
@@ -102,15 +103,13 @@ class QueueDispatcher:
             settings.reclassify_on_model_change,
             self._reply_key,
         )
-        self._intake: queue.Queue[Any] = queue.Queue(maxsize=settings.queue_size)
+        self._intake = PathIntake(settings.queue_size)  # queued here or in flight
+        self._stopping = self._intake.closing
         self._lock = threading.Lock()
-        self._changed = threading.Condition(self._lock)
+        self._changed = threading.Condition(self._lock)  # _in_flight shrank
         self._send_lock = threading.Lock()
-        self._active: set[Path] = set()  # queued here or in flight: duplicate events end here
         self._in_flight: dict[Path, _Pending] = {}
         self._retries = RetrySchedule()
-        self._accepting = False
-        self._stopping = threading.Event()
         self._threads: list[threading.Thread] = []
         self._health = RedisHealth(
             log, lambda: {"in_flight": self.tasks_in_redis(), "waiting": self.queue_depth()}
@@ -121,7 +120,7 @@ class QueueDispatcher:
     # --- lifecycle --------------------------------------------------------------------
 
     def start(self) -> None:
-        self._accepting = True
+        self._intake.open()
         self._refresh_model()
         for name, target in (
             ("rw-queue-send", self._send_loop),
@@ -136,15 +135,9 @@ class QueueDispatcher:
 
         Tasks already in Redis stay there; their replies wait for the next start.
         """
-        self._accepting = False
-        self._stopping.set()
-        with contextlib.suppress(queue.Empty):
-            while True:
-                item = self._intake.get_nowait()
-                if isinstance(item, Path):
-                    self._release(item)
+        self._intake.close()
         with contextlib.suppress(queue.Full):
-            self._intake.put_nowait(_STOP)
+            self._intake.queue.put_nowait(_STOP)
         with self._changed:
             self._changed.notify_all()
         deadline = time.monotonic() + timeout
@@ -171,26 +164,16 @@ class QueueDispatcher:
 
     def submit(self, path: Path, *, block: bool = True) -> bool:
         """Queue one path; blocks while the queue is full (and so while Redis is down)."""
-        with self._lock:
-            if not self._accepting or path in self._active:
-                return False
-            self._active.add(path)
-            self.counters.submitted += 1
-        while True:
-            try:
-                self._intake.put(path, timeout=0.2 if block else 0)
-                return True
-            except queue.Full:
-                if not block or self._stopping.is_set():
-                    self._release(path)
-                    return False
+        if not self._intake.accept(path):
+            return False
+        self.counters.submitted += 1
+        return self._intake.put(path, block=block)
 
     def queue_depth(self) -> int:
-        return self._intake.qsize()
+        return self._intake.queue.qsize()
 
     def in_flight(self) -> int:
-        with self._lock:
-            return len(self._active)
+        return self._intake.in_flight()
 
     def tasks_in_redis(self) -> int:
         with self._lock:
@@ -200,26 +183,19 @@ class QueueDispatcher:
         return len(self._retries)
 
     def wait_idle(self, timeout: float | None = None) -> bool:
-        deadline = None if timeout is None else time.monotonic() + timeout
-        with self._changed:
-            while self._active:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    return False
-                self._changed.wait(0.2 if remaining is None else min(0.2, remaining))
-        return True
+        return self._intake.wait_idle(timeout)
 
     def _release(self, path: Path) -> None:
         with self._changed:
-            self._active.discard(path)
             self._in_flight.pop(path, None)
             self._changed.notify_all()
+        self._intake.release(path)
 
     # --- sending ----------------------------------------------------------------------
 
     def _send_loop(self) -> None:
         while True:
-            item = self._intake.get()
+            item = self._intake.queue.get()
             if item is _STOP:
                 return
             path: Path = item
@@ -396,8 +372,4 @@ class QueueDispatcher:
         self._retries.add(path, seconds)
 
     def _resubmit_due(self) -> None:
-        self._retries.resubmit(lambda p: self.submit(p, block=False), self._still_wanted)
-
-    def _still_wanted(self, path: Path) -> bool:
-        with self._lock:
-            return self._accepting and path not in self._active
+        self._retries.resubmit(lambda p: self.submit(p, block=False), self._intake.still_wanted)
