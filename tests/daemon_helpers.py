@@ -157,6 +157,12 @@ def shipped_photo(package: str, *parts: str) -> Path:
     return Path(spec.origin).parent.joinpath(*parts)
 
 
+CAT = shipped_photo("skimage", "data", "chelsea.png")  # the real photo most daemon tests tag
+CAT_CLASSES = frozenset(
+    {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
+)
+
+
 def stage_photos(
     folder: Path, n: int, size: tuple[int, int] = (96, 96), quality: int = 80
 ) -> list[Path]:

@@ -11,14 +11,13 @@ import pytest
 
 from resnet_watch.album_links import link_name
 from tests.daemon_helpers import (
+    CAT,
     DaemonProcess,
     read_sidecar_json,
-    shipped_photo,
     sidecar,
     wait_until,
 )
 
-CAT = shipped_photo("skimage", "data", "chelsea.png")
 RATING = '<xmp:Rating xmlns:xmp="http://ns.adobe.com/xap/1.0/">5</xmp:Rating>'
 
 

@@ -13,6 +13,7 @@ from PIL import Image
 
 from resnet_watch.sidecar import TEMP_PREFIX, validate_record
 from tests.daemon_helpers import (
+    CAT_CLASSES,
     DaemonProcess,
     move_into,
     read_sidecar_json,
@@ -20,8 +21,6 @@ from tests.daemon_helpers import (
     stage_photos,
     wait_until,
 )
-
-CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
 
 
 @pytest.fixture()

@@ -14,6 +14,7 @@ from PIL import Image
 
 from resnet_watch.sidecar import validate_record
 from tests.daemon_helpers import (
+    CAT_CLASSES,
     DaemonProcess,
     read_sidecar_json,
     shipped_photo,
@@ -24,7 +25,6 @@ from tests.requirements import need
 
 # A concert photo: a guitarist on a blue-lit stage (the bundled model's top-5 holds three)
 CONCERT_CLASSES = {"stage", "electric guitar", "acoustic guitar", "banjo"}
-CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
 
 
 def cat_photo() -> Image.Image:

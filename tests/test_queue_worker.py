@@ -21,6 +21,7 @@ from resnet_watch.cli import main
 from resnet_watch.sidecar import validate_record
 from tests.custom_helpers import data_dir, make_examples
 from tests.daemon_helpers import (
+    CAT_CLASSES,
     DaemonProcess,
     move_into,
     read_sidecar_json,
@@ -30,7 +31,6 @@ from tests.daemon_helpers import (
 )
 from tests.redis_helpers import RedisServer, WorkerProcess
 
-CAT_CLASSES = {"tabby", "tiger cat", "Egyptian cat", "Persian cat", "Siamese cat", "lynx"}
 FAKE_WORKER = "tests.queue_launcher"  # TEST ONLY: the fake colour model + the crash hook
 
 

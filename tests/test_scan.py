@@ -20,15 +20,13 @@ from watchdog.observers import Observer
 
 from resnet_watch.album_links import link_name
 from tests.daemon_helpers import (
+    CAT,
     DaemonProcess,
     read_sidecar_json,
-    shipped_photo,
     sidecar,
     wait_until,
 )
 from tests.hostile import photo
-
-CAT = shipped_photo("skimage", "data", "chelsea.png")
 
 
 @pytest.fixture(scope="module")

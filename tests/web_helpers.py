@@ -19,10 +19,9 @@ from resnet_watch.sidecar import (
     write_sidecar,
 )
 from resnet_watch.web.activity import Activity, StatusSnapshot
-from tests.daemon_helpers import shipped_photo
+from tests.daemon_helpers import CAT, shipped_photo
 
 MODEL = ModelInfo("efficientnet_lite0", "fp32", "onnxruntime", "none", "ab" * 32, "test")
-CAT = shipped_photo("skimage", "data", "chelsea.png")
 COFFEE = shipped_photo("skimage", "data", "coffee.png")
 
 
