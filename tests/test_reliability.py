@@ -207,15 +207,29 @@ def test_sighup_reloads_what_it_can_and_names_what_needs_a_restart(tmp_path: Pat
 
 
 def test_second_sigint_exits_at_once(tmp_path: Path) -> None:
-    """Ctrl-C twice: the second one exits immediately with 130."""
+    """Ctrl-C twice: the second one exits with 130 while the first is still finishing work.
+
+    Large PNGs (no DCT scaling) keep the graceful stop busy for most of a second, so the
+    second signal lands while images are in flight, never in interpreter shutdown, where
+    Python has already put back the default handler.
+    """
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    scans = []
+    for i in range(4):
+        scan = staging / f"scan_{i}.png"
+        photo((400, 300), seed=i).resize((4000, 3000)).save(scan, compress_level=1)
+        scans.append(scan)
     d = DaemonProcess(tmp_path).start()
-    move_into(d.inbox, stage_photos(tmp_path / "staging", 300))
-    wait_until(lambda: d.events("image_classified"), 30, "work in progress")
+    move_into(d.inbox, scans)
+    wait_until(lambda: d.events("image_classified"), 60, "work in progress")
     assert d.proc is not None
     d.proc.send_signal(signal.SIGINT)
-    time.sleep(0.05)
+    wait_until(lambda: d.events("daemon_stopping"), 10, "the graceful stop to begin")
+    assert not d.events("daemon_stopped"), "the graceful stop ended before the second Ctrl-C"
     d.proc.send_signal(signal.SIGINT)
     assert d.proc.wait(10) == 130
+    assert not d.events("daemon_stopped")
 
 
 # --- crash safety -------------------------------------------------------------------------
