@@ -108,6 +108,23 @@ class DaemonProcess:
                     out.append(event)
         return out
 
+    def wait_events(
+        self, name: str, path: Path | None = None, count: int = 1, timeout: float = 20
+    ) -> list[dict[str, Any]]:
+        """The ``name`` events (about ``path``, if given), once ``count`` of them are logged.
+
+        The daemon logs what it did to an image just after the image's sidecar is in place, so
+        a test that has seen the sidecar must still wait for the log line.
+        """
+
+        def logged() -> list[dict[str, Any]] | None:
+            found = [e for e in self.events(name) if path is None or e.get("path") == str(path)]
+            return found if len(found) >= count else None
+
+        about = f" for {path.name}" if path is not None else ""
+        found: list[dict[str, Any]] = wait_until(logged, timeout, f"{count} {name}{about}")
+        return found
+
     def classified_counts(self) -> dict[str, int]:
         """image_classified events per path, over every run of this daemon."""
         counts: dict[str, int] = {}

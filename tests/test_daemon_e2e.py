@@ -132,6 +132,7 @@ def test_sigterm_stops_cleanly_and_restart_skips_done_work(tmp_path: Path) -> No
     shutil.copy(shipped_photo("skimage", "data", "coffee.png"), second)
     d.start()
     wait_until(lambda: read_sidecar_json(second), 10, "backlog file's sidecar")
+    d.wait_events("image_classified", second)
     # the backlog scan ran before b.png was classified; it never submitted a.png
     assert d.classified_count(first) == 1  # skipped on restart: same file, same model
     assert d.classified_count(second) == 1

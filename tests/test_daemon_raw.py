@@ -92,6 +92,8 @@ def test_raw_jpeg_pair_is_classified_once_and_both_are_tagged(tmp_path: Path) ->
             keywords = image.with_name(image.name + ".xmp").read_text()
             assert "resnet-watch|Pets|Cats|" in keywords
         assert not (d.inbox / "IMG_0002.xmp").exists()
+        d.wait_events("image_classified", jpg)
+        d.wait_events("image_paired", raw)
         classified = [e["path"] for e in d.events("image_classified")]
         assert classified == [str(jpg)]  # the pair went through the model once
         assert [e["path"] for e in d.events("image_paired")] == [str(raw)]
@@ -125,6 +127,7 @@ def test_jpeg_landing_after_its_raw_was_tagged_reuses_the_raw_result(tmp_path: P
         assert validate_record(jpg_record) == [] and validate_record(raw_record) == []
         keywords = jpg.with_name("IMG_0003.JPG.xmp").read_text()
         assert "resnet-watch|Pets|Cats|" in keywords
+        d.wait_events("image_paired", jpg)
         assert [e["path"] for e in d.events("image_classified")] == [str(raw)]
         assert [e["path"] for e in d.events("image_paired")] == [str(jpg)]
         assert not (d.inbox / "IMG_0003.xmp").exists()
