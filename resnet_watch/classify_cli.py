@@ -77,7 +77,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.config import auto_threads
     from resnet_watch.models import load_classifier
-    from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline
+    from resnet_watch.outcomes import Classified, Failed, Outcome
+    from resnet_watch.pipeline import Pipeline
 
     images = list(_iter_images(args.paths, cfg))
     decode_threads, torch_threads = auto_threads(cfg.pipeline.decode_threads, cfg.model.threads)

@@ -33,7 +33,8 @@ from resnet_watch.liveness import Liveness
 from resnet_watch.logs import get_logger
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
-from resnet_watch.pipeline import Pipeline, Sink
+from resnet_watch.outcomes import Sink
+from resnet_watch.pipeline import Pipeline
 from resnet_watch.process_memory import memory_trimmer
 from resnet_watch.reload_plan import plan_reload
 from resnet_watch.reloading import ReloadResult, runtime_dir, write_result

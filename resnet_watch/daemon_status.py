@@ -16,7 +16,8 @@ from resnet_watch import __version__
 from resnet_watch.liveness import Liveness
 from resnet_watch.models.spec import ModelInfo
 from resnet_watch.notify import Notifier
-from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, Sink
+from resnet_watch.outcomes import Classified, Failed, Outcome, Sink
+from resnet_watch.pipeline import Pipeline
 from resnet_watch.process_memory import rss_bytes
 from resnet_watch.watcher import Watcher
 from resnet_watch.web.activity import Activity, StatusSnapshot

@@ -22,7 +22,7 @@ from resnet_watch.embedding import encode
 from resnet_watch.errors import SidecarError
 from resnet_watch.index import FileIndex
 from resnet_watch.models.spec import Label, ModelInfo
-from resnet_watch.pipeline import Classified, Failed, Outcome, Skipped
+from resnet_watch.outcomes import Classified, Failed, Outcome, Skipped
 from resnet_watch.policy import Decision, decide, plan_retry
 from resnet_watch.sidecar import (
     FileFacts,

@@ -10,8 +10,8 @@ import structlog
 from structlog.testing import capture_logs
 
 from resnet_watch.models.spec import Label
+from resnet_watch.outcomes import Classified, Failed, Skipped
 from resnet_watch.pairs import pair_of, partner_jpeg, partner_raw
-from resnet_watch.pipeline import Classified, Failed, Skipped
 from resnet_watch.sidecar import FileFacts, read_sidecar
 from resnet_watch.store import PAIR_WAIT_SECONDS, SidecarStore, StoreSettings
 from tests.fakes import FAKE_INFO

@@ -10,7 +10,8 @@ import pytest
 from PIL import Image
 
 from resnet_watch.imaging import ImageLimits
-from resnet_watch.pipeline import Classified, Failed, Outcome, Pipeline, PipelineSettings, Skipped
+from resnet_watch.outcomes import Classified, Failed, Outcome, Skipped
+from resnet_watch.pipeline import Pipeline, PipelineSettings
 from resnet_watch.policy import Decision
 from tests.fakes import FakeClassifier
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from resnet_watch.models.spec import Label
-from resnet_watch.pipeline import Classified, Failed, Skipped
+from resnet_watch.outcomes import Classified, Failed, Skipped
 from resnet_watch.queue.gate import TaskGate
 from resnet_watch.queue.task import Task
 from resnet_watch.sidecar import FileFacts

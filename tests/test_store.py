@@ -10,7 +10,7 @@ from structlog.testing import capture_logs
 
 from resnet_watch.embedding import decode
 from resnet_watch.models.spec import Label
-from resnet_watch.pipeline import Classified, Failed, Skipped
+from resnet_watch.outcomes import Classified, Failed, Skipped
 from resnet_watch.sidecar import FileFacts, read_sidecar
 from resnet_watch.store import SidecarStore, StoreSettings
 from tests.fakes import FAKE_INFO

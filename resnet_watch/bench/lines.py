@@ -123,7 +123,8 @@ def pipeline_line(
     torch_threads: int,
 ) -> Line:
     """``paths`` through the daemon's Pipeline (no gate, no sidecars), all queued at once."""
-    from resnet_watch.pipeline import Classified, Outcome, Pipeline
+    from resnet_watch.outcomes import Classified, Outcome
+    from resnet_watch.pipeline import Pipeline
 
     if classifier.info.runtime == "torch":  # onnxruntime sized its pool at load
         import torch

@@ -27,7 +27,8 @@ def run_soak(opts: BenchOptions, progress: Progress | None = None) -> dict[str, 
     decode_threads, torch_threads = thread_counts(opts, cfg)
     from resnet_watch.component_settings import build_pipeline_settings
     from resnet_watch.models import load_classifier
-    from resnet_watch.pipeline import Classified, Outcome, Pipeline
+    from resnet_watch.outcomes import Classified, Outcome
+    from resnet_watch.pipeline import Pipeline
     from resnet_watch.process_memory import memory_trimmer
 
     gc.collect()

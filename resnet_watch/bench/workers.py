@@ -194,7 +194,7 @@ def _through_queue(
     cfg: Config, url: str, name: str, paths: list[Path], *, max_in_flight: int
 ) -> tuple[list[float], list[float], list[float], float]:
     """Send every path through a dispatcher; (completion times, latencies, worker ms, start)."""
-    from resnet_watch.pipeline import Classified, Outcome
+    from resnet_watch.outcomes import Classified, Outcome
     from resnet_watch.queue.app import connect_dispatcher
 
     qcfg = dataclasses.replace(

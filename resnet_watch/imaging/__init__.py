@@ -26,7 +26,7 @@ from pathlib import Path
 
 from resnet_watch.errors import UnsupportedImage
 from resnet_watch.imaging.decode import decode_bytes
-from resnet_watch.imaging.files import read_regular_file
+from resnet_watch.imaging.files import hash_file, read_regular_file
 from resnet_watch.imaging.preprocess import preprocess
 from resnet_watch.imaging.raw import decode_raw
 from resnet_watch.imaging.records import SOURCES, DecodedImage, ImageLimits, Picture, Source
@@ -49,6 +49,7 @@ __all__ = [
     "Source",
     "decode_any",
     "decode_bytes",
+    "hash_file",
     "preprocess",
     "read_image",
     "sniff_format",

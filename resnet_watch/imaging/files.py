@@ -21,7 +21,7 @@ from typing import Final, cast
 
 from resnet_watch.errors import CorruptImage, ImageTooLarge, UnreadableFile
 
-__all__ = ["FileContent", "MemoryFile", "read_regular_file"]
+__all__ = ["FileContent", "MemoryFile", "hash_file", "read_regular_file"]
 
 _OPEN_FLAGS: Final = (
     os.O_RDONLY
@@ -72,6 +72,16 @@ def read_regular_file(path: Path, max_bytes: int) -> FileContent:
         raise UnreadableFile(f"read failed: {exc.strerror or exc}") from exc
     finally:
         os.close(fd)
+
+
+def hash_file(path: Path, chunk: int = 1 << 20) -> str:
+    """sha256 of a file's content, for a check that needs no decode; never through a symlink."""
+    digest = hashlib.sha256()
+    fd = os.open(path, _OPEN_FLAGS)
+    with os.fdopen(fd, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _read_hashed(fd: int, expected: int, max_bytes: int) -> FileContent:

@@ -35,7 +35,7 @@ from typing import Any
 
 from resnet_watch.intake import PathIntake
 from resnet_watch.models.spec import ModelInfo
-from resnet_watch.pipeline import Classified, Failed, Outcome, Sink, Skipped, sink_or_fail
+from resnet_watch.outcomes import Classified, Failed, Outcome, Sink, Skipped, sink_or_fail
 from resnet_watch.queue.gate import TaskGate
 from resnet_watch.queue.health import RedisHealth
 from resnet_watch.queue.reply_outcome import classified_from

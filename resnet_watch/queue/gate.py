@@ -13,8 +13,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from resnet_watch.imaging import hash_file
 from resnet_watch.models.spec import ModelInfo
-from resnet_watch.pipeline import Failed, Skipped, hash_file
+from resnet_watch.outcomes import Failed, Skipped
 from resnet_watch.policy import Decision, decide
 from resnet_watch.queue.task import Task
 from resnet_watch.sidecar import FileFacts, read_sidecar, sidecar_path

@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from resnet_watch.embedding import decode
-from resnet_watch.pipeline import Classified
+from resnet_watch.outcomes import Classified
 from resnet_watch.queue.task import Reply
 
 __all__ = ["classified_from", "reply_features"]

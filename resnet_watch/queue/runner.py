@@ -26,9 +26,8 @@ from typing import Any
 
 from resnet_watch.embedding import encode
 from resnet_watch.errors import ImageError
-from resnet_watch.imaging import ImageLimits, preprocess, read_image
+from resnet_watch.imaging import ImageLimits, hash_file, preprocess, read_image
 from resnet_watch.models.spec import Classifier, ModelInfo
-from resnet_watch.pipeline import hash_file
 from resnet_watch.policy import decide
 from resnet_watch.queue.task import (
     Reply,
