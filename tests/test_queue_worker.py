@@ -254,7 +254,7 @@ def test_redis_down_watcher_says_so_keeps_its_backlog_and_resumes(
 ) -> None:
     """With Redis stopped the watcher logs queue_unreachable, /healthz answers 503 and doctor
     fails naming Redis; photos dropped meanwhile are classified once Redis is back."""
-    import httpx
+    import httpx2
 
     w = DaemonProcess(
         tmp_path,
@@ -269,11 +269,11 @@ def test_redis_down_watcher_says_so_keeps_its_backlog_and_resumes(
     assert w.proc is not None
     maps = Path(f"/proc/{w.proc.pid}/maps").read_text()
     assert "libtorch" not in maps  # a watcher in queue mode never loads the model runtime
-    wait_until(lambda: httpx.get(url + "healthz").status_code == 200, 30, "healthz 200")
+    wait_until(lambda: httpx2.get(url + "healthz").status_code == 200, 30, "healthz 200")
     redis_server.stop()
     photos = move_into(w.inbox, stage_photos(tmp_path / "staging", 5))
     wait_until(lambda: w.events("queue_unreachable"), 30, "queue_unreachable")
-    wait_until(lambda: httpx.get(url + "healthz").status_code == 503, 30, "healthz 503")
+    wait_until(lambda: httpx2.get(url + "healthz").status_code == 503, 30, "healthz 503")
     doctor = subprocess.run(
         [sys.executable, "-m", "resnet_watch", "doctor", "--config", str(w.config)],
         capture_output=True,
@@ -288,7 +288,7 @@ def test_redis_down_watcher_says_so_keeps_its_backlog_and_resumes(
     for photo in photos:
         wait_until(lambda p=photo: sidecar_ok(p), 60, f"{photo.name} after Redis returned")
     wait_until(lambda: w.events("queue_reachable"), 30, "queue_reachable")
-    assert httpx.get(url + "healthz").status_code == 200
+    assert httpx2.get(url + "healthz").status_code == 200
 
 
 def test_worker_that_cannot_read_a_path_fails_that_task_not_itself(

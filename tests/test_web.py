@@ -540,7 +540,7 @@ def test_ops_only_serves_just_healthz_and_metrics(tmp_path: Path, inbox: Path) -
 
 def test_ops_only_alone_starts_the_server_in_the_daemon(tmp_path: Path) -> None:
     """web.ops_only: true without web.enabled: the real daemon serves /healthz."""
-    import httpx
+    import httpx2
 
     from tests.daemon_helpers import DaemonProcess, wait_until
 
@@ -550,12 +550,12 @@ def test_ops_only_alone_starts_the_server_in_the_daemon(tmp_path: Path) -> None:
         assert started["ops_only"] is True
         url = str(started["url"]).rstrip("/")
         health = wait_until(
-            lambda: (r := httpx.get(url + "/healthz", timeout=10)).status_code == 200 and r,
+            lambda: (r := httpx2.get(url + "/healthz", timeout=10)).status_code == 200 and r,
             30,
             "healthy",
         )
         assert health.json()["ready"] is True
-        assert httpx.get(url + "/", timeout=10).status_code == 404
+        assert httpx2.get(url + "/", timeout=10).status_code == 404
         assert d.stop() == 0
 
 

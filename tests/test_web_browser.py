@@ -10,7 +10,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
+import httpx2
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -145,12 +145,12 @@ def test_browser_status_upload_results_album_and_image(tmp_path: Path, browser: 
         _screenshot(d, shots, "status")
 
         # the ops endpoints of the same server, scraped like Prometheus would
-        metrics = httpx.get(base + "/metrics", timeout=10).text
+        metrics = httpx2.get(base + "/metrics", timeout=10).text
         families = {f.name: f for f in text_string_to_metric_families(metrics)}
         assert families["resnet_watch_images_classified"].samples[0].value >= 2
         assert families["resnet_watch_image_latency_seconds"].samples
         assert families["resnet_watch_resident_memory_bytes"].samples[0].value > 10_000_000
-        health = httpx.get(base + "/healthz", timeout=10)
+        health = httpx2.get(base + "/healthz", timeout=10)
         assert health.status_code == 200 and health.json()["ready"] is True
         assert daemon.stop() == 0
     assert not list((tmp_path / "inbox").rglob("*.jpg.jpg"))
