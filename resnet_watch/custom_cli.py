@@ -154,7 +154,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
     if head.method == LOGISTIC:
         kind = "leave-one-out" if len(paths) <= LOO_MAX else f"{FOLDS}-fold"
         print("  logistic regression on embeddings + label ancestry")
-        print(f"  a class at probability >= {limits} ({kind} recall ", end="")
+        print(f"  thresholds (probability) {limits} ({kind} recall ", end="")
     else:
         print(f"  nearest centroid, thresholds {limits} (leave-one-out recall ", end="")
     print(f"{cal.loo_recall:.0%}", end="")
