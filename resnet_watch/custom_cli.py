@@ -107,7 +107,6 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
         return run_packaged_evaluation(_classifier(cfg, args.model), sys.stdout)
     from resnet_watch.head_input import Samples
-    from resnet_watch.head_training import FOLDS, LOO_MAX
     from resnet_watch.heads import LOGISTIC, MIN_NEGATIVES, save_head, train_head
     from resnet_watch.learn import embed_samples, evaluate_head, example_folders
 
@@ -152,9 +151,8 @@ def cmd_learn(args: argparse.Namespace) -> int:
         print(f"  negatives (_none): {len(negatives)}")
     limits = ", ".join(f"{n} {t:.2f}" for n, t in zip(head.classes, head.thresholds, strict=True))
     if head.method == LOGISTIC:
-        kind = "leave-one-out" if len(paths) <= LOO_MAX else f"{FOLDS}-fold"
         print("  logistic regression on embeddings + label ancestry")
-        print(f"  thresholds (probability) {limits} ({kind} recall ", end="")
+        print(f"  thresholds (probability) {limits} ({cal.kind} recall ", end="")
     else:
         print(f"  nearest centroid, thresholds {limits} (leave-one-out recall ", end="")
     print(f"{cal.loo_recall:.0%}", end="")

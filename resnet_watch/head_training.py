@@ -61,6 +61,7 @@ class Calibration:
     positive_hits: tuple[bool, ...]  # each example: own class best and above its threshold
     negative_rejected: tuple[bool, ...]  # each _none example: below every class threshold
     separable: bool  # False when keeping 95% of negatives out costs more than 20% recall
+    kind: str = "leave-one-out"  # or "10 folds" for many photos (leave_one_out)
 
     @property
     def loo_recall(self) -> float:
@@ -147,7 +148,8 @@ def leave_one_out(
     rejected = tuple(bool(d < 0) for d, k in zip(decided, y, strict=True) if k == len(groups))
     recall = sum(hits) / max(1, len(hits))
     separable = recall >= 0.8 and sum(rejected) >= 0.95 * len(rejected)
-    return Calibration(thresholds, hits, rejected, separable), probs
+    kind = "leave-one-out" if len(x) <= LOO_MAX else f"{FOLDS} folds"
+    return Calibration(thresholds, hits, rejected, separable, kind), probs
 
 
 def loo_thresholds(probs: Matrix, y: npt.NDArray[np.int64], n_classes: int) -> tuple[float, ...]:

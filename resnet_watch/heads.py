@@ -34,8 +34,6 @@ from resnet_watch.head_input import (
     vocabulary_sha256,
 )
 from resnet_watch.head_training import (
-    FOLDS,
-    LOO_MAX,
     Calibration,
     calibrate,
     centroids,
@@ -167,23 +165,22 @@ def train_head(
             method=LOGISTIC,
             semantic_weight=SEMANTIC_WEIGHT,
             ancestry=PROBABILITY_MASS,
-            loo=_figures(cal, len(inputs) + 1),
+            loo=_figures(cal, logistic=True),
             **common,
         )
         return head, cal
     prepared = [prepare(g.vectors) for g in groups]
     cal = calibrate(prepared, None if none is None else prepare(none.vectors))
-    head = Head(rows=centroids(prepared), thresholds=cal.thresholds, loo=_figures(cal, 0), **common)
+    head = Head(rows=centroids(prepared), thresholds=cal.thresholds, loo=_figures(cal), **common)
     return head, cal
 
 
-def _figures(cal: Calibration, logistic_groups: int) -> dict[str, Any]:
+def _figures(cal: Calibration, *, logistic: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"recall": round(cal.loo_recall, 4), "separable": cal.separable}
     if cal.negatives_rejected is not None:
         out["negatives_rejected"] = round(cal.negatives_rejected, 4)
-    if logistic_groups:
-        photos = len(cal.positive_hits) + len(cal.negative_rejected)
-        out["kind"] = "leave-one-out" if photos <= LOO_MAX else f"{FOLDS} folds"
+    if logistic:
+        out["kind"] = cal.kind
     return out
 
 
