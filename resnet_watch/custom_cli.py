@@ -107,7 +107,6 @@ def cmd_learn(args: argparse.Namespace) -> int:
 
         return run_packaged_evaluation(_classifier(cfg, args.model), sys.stdout)
     from resnet_watch.head_input import Samples
-    from resnet_watch.head_training import FOLDS
     from resnet_watch.heads import LOGISTIC, MIN_NEGATIVES, save_head, train_head
     from resnet_watch.learn import embed_samples, evaluate_head, example_folders
 
@@ -150,18 +149,13 @@ def cmd_learn(args: argparse.Namespace) -> int:
     print(f"learned {len(head.classes)} classes for {info.name}: {counts}")
     if negatives:
         print(f"  negatives (_none): {len(negatives)}")
+    limits = ", ".join(f"{n} {t:.2f}" for n, t in zip(head.classes, head.thresholds, strict=True))
     if head.method == LOGISTIC:
-        print(
-            "  logistic regression on embeddings + label ancestry, a class at probability "
-            f">= {head.thresholds[0]:.2f} ({FOLDS}-fold recall {cal.loo_recall:.0%}",
-            end="",
-        )
+        print("  logistic regression on embeddings + label ancestry")
+        print(f"  thresholds (probability) {limits} ({cal.kind} recall ", end="")
     else:
-        limits = ", ".join(
-            f"{n} {t:.3f}" for n, t in zip(head.classes, head.thresholds, strict=True)
-        )
         print(f"  nearest centroid, thresholds {limits} (leave-one-out recall ", end="")
-        print(f"{cal.loo_recall:.0%}", end="")
+    print(f"{cal.loo_recall:.0%}", end="")
     if cal.negatives_rejected is not None:
         print(f", negatives rejected {cal.negatives_rejected:.0%}", end="")
     print(")")

@@ -27,7 +27,7 @@ import numpy.typing as npt
 
 from resnet_watch.embedding import decode, encode, normalize
 from resnet_watch.errors import HeadError
-from resnet_watch.head_input import Samples, head_input, prepare
+from resnet_watch.head_input import PROBABILITY_MASS, ROOT_MASS, Samples, head_input, prepare
 from resnet_watch.head_training import PROBABILITY, fit_logistic, logistic_decisions
 from resnet_watch.heads import NONE_CLASS, train_head
 from resnet_watch.learn import Evaluation, embed_samples, score_predictions
@@ -105,13 +105,33 @@ def _groups(
 
 def product_head(train: dict[str, Samples], negatives: Samples) -> Predict:
     """What ``learn`` builds: logistic regression on embedding + label ancestry."""
-    head, _ = train_head(train, model="eval", weights_sha256="", negatives=negatives, figures=False)
+    head, _ = train_head(train, model="eval", weights_sha256="", negatives=negatives)
 
     def predict(s: Samples) -> list[str | None]:
         matches = [head.match(v, lab) for v, lab in zip(s.vectors, s.label_rows(), strict=True)]
         return [m.name if m else None for m in matches]
 
     return predict
+
+
+def logistic_one_threshold(mass: str) -> Method:
+    """The head's regression without the leave-one-out thresholds: every class at 0.5,
+    on embedding + label ancestry weighted by ``mass``."""
+
+    def method(train: dict[str, Samples], negatives: Samples) -> Predict:
+        names = sorted(train)
+        model = fit_logistic(
+            [head_input(train[n], mass=mass) for n in names], head_input(negatives, mass=mass)
+        )
+        limits = [PROBABILITY] * len(names)
+
+        def predict(s: Samples) -> list[str | None]:
+            picks = logistic_decisions(model, head_input(s, mass=mass), limits)
+            return [names[k] if k >= 0 else None for k in picks]
+
+        return predict
+
+    return method
 
 
 def logistic_embedding_only(train: dict[str, Samples], negatives: Samples) -> Predict:
@@ -215,6 +235,10 @@ def _by_margin(names: Sequence[str], parts: Sequence[Part]) -> Predict:
 
 METHODS: dict[str, Method] = {
     "logistic regression, embedding + label ancestry (the head learn builds)": product_head,
+    "the same, one threshold 0.5 for every class": logistic_one_threshold(PROBABILITY_MASS),
+    "the same at 0.5, square-root ancestry (v0.3 before calibration)": logistic_one_threshold(
+        ROOT_MASS
+    ),
     "logistic regression, embedding only": logistic_embedding_only,
     "nearest example (max similarity), embedding only": nearest_example,
     "nearest example (max similarity), embedding + label ancestry": nearest_example_with_labels,

@@ -23,6 +23,8 @@ import numpy.typing as npt
 from resnet_watch import fsutil
 from resnet_watch.errors import HeadError
 from resnet_watch.head_input import (
+    PROBABILITY_MASS,
+    ROOT_MASS,
     SEMANTIC_TOP,
     SEMANTIC_WEIGHT,
     LabelScores,
@@ -32,12 +34,11 @@ from resnet_watch.head_input import (
     vocabulary_sha256,
 )
 from resnet_watch.head_training import (
-    PROBABILITY,
     Calibration,
     calibrate,
     centroids,
-    cross_validate,
     fit_logistic,
+    leave_one_out,
 )
 from resnet_watch.softmax_regression import SoftmaxModel, probabilities
 
@@ -90,6 +91,7 @@ class Head:
     method: str = CENTROID
     intercept: Matrix | None = None
     semantic_weight: float = 0.0
+    ancestry: str = PROBABILITY_MASS  # how label ancestry is weighted (head_input)
 
     def check_model(self, model: str, weights_sha256: str, *, source: str = "the head") -> None:
         """Raise HeadError, saying what to do, when the head belongs to another model."""
@@ -105,7 +107,7 @@ class Head:
         """Per row, each class's score (cosine or probability; no ``_none`` column)."""
         if self.method == LOGISTIC:
             model = SoftmaxModel(self.rows, self._intercept())
-            x = head_input(samples, self.semantic_weight)
+            x = head_input(samples, self.semantic_weight, self.ancestry)
             return probabilities(model, x)[:, : len(self.classes)]
         return np.asarray(prepare(samples.vectors) @ self.rows.T, np.float32)
 
@@ -134,12 +136,10 @@ def train_head(
     model: str,
     weights_sha256: str,
     negatives: Samples | Matrix | None = None,
-    figures: bool = True,
 ) -> tuple[Head, Calibration]:
     """Learn the classes in ``examples``: logistic regression when there are at least
-    ``MIN_NEGATIVES`` negatives, else nearest centroid with leave-one-out thresholds.
-    ``figures=False`` skips the logistic head's cross-validation (evaluations that
-    re-draw the examples many times need only the head)."""
+    ``MIN_NEGATIVES`` negatives, else nearest centroid; both with per-class thresholds
+    from leave-one-out."""
     names = tuple(sorted(examples))
     if not names:
         raise HeadError("no classes: make one folder of example photos per class")
@@ -157,35 +157,30 @@ def train_head(
         inputs = [head_input(g) for g in groups]
         negative_inputs = head_input(none)
         fitted = fit_logistic(inputs, negative_inputs)
-        cal = (
-            cross_validate(inputs, negative_inputs)
-            if figures
-            else Calibration(tuple(PROBABILITY for _ in names), (), (), True)
-        )
+        cal, _probs = leave_one_out(inputs, negative_inputs)
         head = Head(
             rows=fitted.coef,
             intercept=fitted.intercept,
             thresholds=cal.thresholds,
             method=LOGISTIC,
             semantic_weight=SEMANTIC_WEIGHT,
-            loo=_figures(cal, "cross_validation"),
+            ancestry=PROBABILITY_MASS,
+            loo=_figures(cal, logistic=True),
             **common,
         )
         return head, cal
     prepared = [prepare(g.vectors) for g in groups]
     cal = calibrate(prepared, None if none is None else prepare(none.vectors))
-    head = Head(
-        rows=centroids(prepared), thresholds=cal.thresholds, loo=_figures(cal, ""), **common
-    )
+    head = Head(rows=centroids(prepared), thresholds=cal.thresholds, loo=_figures(cal), **common)
     return head, cal
 
 
-def _figures(cal: Calibration, kind: str) -> dict[str, Any]:
+def _figures(cal: Calibration, *, logistic: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"recall": round(cal.loo_recall, 4), "separable": cal.separable}
     if cal.negatives_rejected is not None:
         out["negatives_rejected"] = round(cal.negatives_rejected, 4)
-    if kind:
-        out["kind"] = f"{kind}, 5 folds"
+    if logistic:
+        out["kind"] = cal.kind
     return out
 
 
@@ -217,6 +212,7 @@ def save_head(head: Head, path: Path) -> None:
             "labels": {
                 "top": SEMANTIC_TOP,
                 "weight": head.semantic_weight,
+                "ancestry": head.ancestry,
                 "vocabulary_sha256": vocabulary_sha256(),
             },
         }
@@ -284,4 +280,9 @@ def _logistic_parts(head: Head, doc: Mapping[str, Any], path: Path) -> Head:
     intercept = np.asarray([float(v) for v in doc["intercept"]], np.float32)
     if len(head.rows) != len(head.classes) + 1 or len(intercept) != len(head.rows):
         raise ValueError(f"{len(head.rows)} rows for {len(head.classes)} classes + _none")
-    return replace(head, intercept=intercept, semantic_weight=float(labels["weight"]))
+    ancestry = str(labels.get("ancestry", ROOT_MASS))  # heads before v0.3's calibration: sqrt
+    if ancestry not in (ROOT_MASS, PROBABILITY_MASS):
+        raise ValueError(f"unknown label ancestry {ancestry!r}")
+    return replace(
+        head, intercept=intercept, semantic_weight=float(labels["weight"]), ancestry=ancestry
+    )

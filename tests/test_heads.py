@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 
 from resnet_watch.errors import HeadError
+from resnet_watch.head_input import PROBABILITY_MASS, ROOT_MASS, Samples, head_input
 from resnet_watch.heads import CENTROID, LOGISTIC, MIN_NEGATIVES, load_head, save_head, train_head
+from resnet_watch.softmax_regression import SoftmaxModel, probabilities
 
 SHA = "ab" * 32
 
@@ -163,3 +165,35 @@ def test_a_head_from_a_newer_version_is_refused_with_what_to_do(tmp_path: Path) 
     path.write_text(json.dumps(doc))
     with pytest.raises(HeadError, match=r"head version 3.*versions 1 and 2.*learn"):
         load_head(path)
+
+
+def test_a_head_learned_before_the_calibration_keeps_its_label_weighting(
+    tmp_path: Path,
+) -> None:
+    """A version-2 head file without "ancestry" (v0.3) is read with the square-root label
+    weighting it was learned with; a new file says which weighting it uses."""
+    rng = np.random.default_rng(8)
+
+    def samples(n: int, first: int) -> Samples:
+        labels = tuple(((first + i % 3, 0.6), (400 + i, 0.3), (900, 0.1)) for i in range(n))
+        return Samples(rng.random((n, 32), dtype=np.float32), labels)
+
+    head, _ = train_head(
+        {"Rex": samples(10, 150), "Boat": samples(10, 510)},
+        model="m",
+        weights_sha256=SHA,
+        negatives=samples(10, 700),
+    )
+    path = tmp_path / "head.json"
+    save_head(head, path)
+    doc = json.loads(path.read_text())
+    assert doc["input"]["labels"]["ancestry"] == PROBABILITY_MASS
+    del doc["input"]["labels"]["ancestry"]
+    path.write_text(json.dumps(doc))
+    old = load_head(path)
+    probe = samples(4, 150)
+    model = SoftmaxModel(old.rows, old._intercept())
+    learned_with = probabilities(model, head_input(probe, old.semantic_weight, ROOT_MASS))
+    assert old.ancestry == ROOT_MASS
+    assert np.allclose(old.scores(probe), learned_with[:, :2], atol=1e-6)
+    assert not np.allclose(head.scores(probe), old.scores(probe), atol=1e-3)

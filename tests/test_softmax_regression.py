@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyp
 from resnet_watch.head_input import head_input
 from resnet_watch.learn import embed_samples
 from resnet_watch.models.photos import ai_benchmark_photos
-from resnet_watch.softmax_regression import fit_softmax, probabilities
+from resnet_watch.softmax_regression import fit_softmax, held_out_probabilities, probabilities
 from tests.fixtures_models import effnet_classifier
 from tests.test_learn import segmentation_cats, street_scenes
 
@@ -44,3 +44,22 @@ def test_a_class_index_without_rows_does_not_break_the_fit() -> None:
     model = fit_softmax(x, [0, 0, 2, 2], 3)
     p = probabilities(model, np.array([[1, 0], [0, 1]], np.float32))
     assert np.allclose(p.sum(axis=1), 1) and p[0].argmax() == 0 and p[1].argmax() == 2
+
+
+def test_held_out_probabilities_are_those_of_a_model_fitted_without_the_row() -> None:
+    """Leave-one-out in one batch gives each row what a refit without it gives; rows that
+    share a group (a photo and its mirror image) are left out together."""
+    rng = np.random.default_rng(4)
+    x = np.abs(rng.normal(0, 1, (18, 12))).astype(np.float32)
+    x[:6, :4] += 2
+    x[6:12, 4:8] += 2
+    y = [0] * 6 + [1] * 6 + [2] * 6
+    held = held_out_probabilities(x, y, 3, list(range(18)), c=10.0)
+    for row in (0, 7, 17):
+        keep = np.arange(18) != row
+        refit = fit_softmax(x[keep], [y[i] for i in np.flatnonzero(keep)], 3, c=10.0)
+        assert np.abs(probabilities(refit, x[row : row + 1])[0] - held[row]).max() < 1e-3
+    pairs = held_out_probabilities(x, y, 3, [i // 2 for i in range(18)], c=10.0)
+    keep = np.arange(18) // 2 != 3
+    refit = fit_softmax(x[keep], [y[i] for i in np.flatnonzero(keep)], 3, c=10.0)
+    assert np.abs(probabilities(refit, x[6:8]) - pairs[6:8]).max() < 1e-3
