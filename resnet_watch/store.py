@@ -12,7 +12,7 @@ import dataclasses
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -107,14 +107,7 @@ class SidecarStore:
 
     def gate(self, path: Path, facts: FileFacts) -> Decision:
         record = read_sidecar(self.sidecar_for(path))
-        decision = decide(
-            record,
-            facts,
-            self._model,
-            retries=self._settings.retries,
-            reclassify_on_model_change=self._settings.reclassify_on_model_change,
-            required_fields=self._required,
-        )
+        decision = self._decide(record, facts, self._required)
         if decision.action != "process":
             return decision
         jpeg = pairs.partner_jpeg(path)
@@ -122,6 +115,19 @@ class SidecarStore:
             return self._pair_decision(jpeg, decision)
         raw = pairs.partner_raw(path) if record is None else None  # a JPEG seen for the first time
         return decision if raw is None else self._late_jpeg_decision(raw, decision)
+
+    def _decide(
+        self, record: Mapping[str, Any] | None, facts: FileFacts, required: Collection[str] = ()
+    ) -> Decision:
+        """``policy.decide`` with this store's model and retry settings."""
+        return decide(
+            record,
+            facts,
+            self._model,
+            retries=self._settings.retries,
+            reclassify_on_model_change=self._settings.reclassify_on_model_change,
+            required_fields=required,
+        )
 
     def _pair_decision(self, jpeg: Path, own: Decision) -> Decision:
         """A RAW with a JPEG partner takes the JPEG's labels instead of being classified."""
@@ -134,13 +140,7 @@ class SidecarStore:
             if time.time() - st.st_mtime < PAIR_WAIT_SECONDS:
                 return Decision("wait", "pair_pending", PAIR_RECHECK_SECONDS)
             return own  # the JPEG is not coming (ignored, unreadable): classify the RAW
-        current = decide(
-            partner,
-            FileFacts.from_stat(jpeg, st),
-            self._model,
-            retries=self._settings.retries,
-            reclassify_on_model_change=self._settings.reclassify_on_model_change,
-        )
+        current = self._decide(partner, FileFacts.from_stat(jpeg, st))
         if partner.get("status") == "ok" and current.action == "skip":
             return Decision("skip", "paired")
         if partner.get("status") == "failed" or current.action == "skip":
@@ -158,13 +158,7 @@ class SidecarStore:
             return own
         if (partner.get("image") or {}).get("source") == "partner":
             return own  # the RAW took an earlier JPEG's result: classify this one afresh
-        current = decide(
-            partner,
-            FileFacts.from_stat(raw, st),
-            self._model,
-            retries=self._settings.retries,
-            reclassify_on_model_change=self._settings.reclassify_on_model_change,
-        )
+        current = self._decide(partner, FileFacts.from_stat(raw, st))
         return Decision("skip", "paired") if current.action == "skip" else own
 
     def sink(self, outcome: Outcome) -> float | None:
