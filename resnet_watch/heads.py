@@ -113,7 +113,8 @@ class Head:
 
     def match(self, vector: Matrix, labels: LabelScores = ()) -> Match | None:
         """The class for one image (its embedding and, for the logistic head, its top
-        labels), or None when no class reaches its threshold or ``_none`` is likelier."""
+        labels), or None when no class reaches its own threshold (for the logistic head
+        even when ``_none`` is likelier: ``head_training.logistic_decisions_from``)."""
         samples = Samples(np.atleast_2d(vector), (tuple(labels),))
         row = self.scores(samples)[0]
         best = int(np.argmax(row))
