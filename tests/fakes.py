@@ -7,6 +7,7 @@ right image reached the right sidecar.
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -68,3 +69,18 @@ class FakeClassifier:
 
     def predict(self, batch: npt.NDArray[np.float32], top_k: int) -> list[list[Label]]:
         return [p.labels for p in self.classify(batch, top_k)]
+
+
+class RecordingLog:
+    """A structlog-shaped logger that keeps each call as (event, fields)."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, dict[str, Any]]] = []
+
+    def _record(self, event: str, **fields: Any) -> None:
+        self.events.append((event, fields))
+
+    debug = info = warning = error = exception = _record
+
+    def names(self) -> list[str]:
+        return [e for e, _ in self.events]

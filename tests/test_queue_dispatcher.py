@@ -17,7 +17,7 @@ from resnet_watch.queue.task import Reply, Task
 from resnet_watch.sidecar import FileFacts
 from resnet_watch.store import SidecarStore, StoreSettings
 from tests.daemon_helpers import read_sidecar_json, stage_photos, wait_until
-from tests.fakes import FAKE_INFO
+from tests.fakes import FAKE_INFO, RecordingLog
 
 
 class FakeRedis:
@@ -63,7 +63,7 @@ class Harness:
     def __init__(self, tmp: Path, max_in_flight: int) -> None:
         self.redis = FakeRedis()
         self.sent: list[Task] = []
-        self.log = _Log()
+        self.log = RecordingLog()
         store = SidecarStore(StoreSettings(), FAKE_INFO, self.log)
         self.dispatcher = QueueDispatcher(
             DispatchSettings(prefix="rw", max_in_flight=max_in_flight, poll_seconds=0.05),
@@ -84,19 +84,6 @@ class Harness:
         import json
 
         self.redis.push(task.reply_to, json.dumps(reply.to_json()))
-
-
-class _Log:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def _record(self, event: str, **fields: Any) -> None:
-        self.events.append((event, fields))
-
-    debug = info = warning = error = exception = _record
-
-    def names(self) -> list[str]:
-        return [e for e, _ in self.events]
 
 
 @pytest.fixture()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 
 from resnet_watch.models.spec import Label
 from resnet_watch.outcomes import Classified, Failed, Skipped
@@ -13,16 +12,9 @@ from resnet_watch.queue.task import Task
 from resnet_watch.sidecar import FileFacts
 from resnet_watch.store import SidecarStore, StoreSettings
 from tests.daemon_helpers import stage_photos
-from tests.fakes import FAKE_INFO
+from tests.fakes import FAKE_INFO, RecordingLog
 
 GATE = TaskGate(".resnet-watch.json", retries=3, reclassify_on_model_change=True, reply_to="rw:r")
-
-
-class _Log:
-    def _record(self, event: str, **fields: Any) -> None:
-        pass
-
-    debug = info = warning = error = exception = _record
 
 
 def _write_sidecar(photo: Path) -> FileFacts:
@@ -31,7 +23,7 @@ def _write_sidecar(photo: Path) -> FileFacts:
     facts = FileFacts(photo.name, st.st_size, st.st_mtime_ns, "ab" * 32)
     label = Label(1, 0, "n00000000", "reddish", 0.9)
     outcome = Classified(photo, facts, 8, 8, "JPEG", [label], 1.0)
-    SidecarStore(StoreSettings(), FAKE_INFO, _Log()).sink(outcome)
+    SidecarStore(StoreSettings(), FAKE_INFO, RecordingLog()).sink(outcome)
     return facts
 
 

@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from resnet_watch.queue.health import RedisHealth
-
-
-class _Log:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, dict[str, Any]]] = []
-
-    def _record(self, event: str, **fields: Any) -> None:
-        self.events.append((event, fields))
-
-    debug = info = warning = error = exception = _record
+from tests.fakes import RecordingLog
 
 
 def test_an_outage_is_logged_once_with_what_is_held_and_once_when_it_ends() -> None:
     """Many failed calls log one queue_unreachable (error, in flight, waiting) and one
     queue_reachable; the error is reported only while Redis is down."""
-    log = _Log()
+    log = RecordingLog()
     health = RedisHealth(log, lambda: {"in_flight": 2, "waiting": 5})
     health.answered()
     for _ in range(3):
@@ -36,7 +25,7 @@ def test_an_outage_is_logged_once_with_what_is_held_and_once_when_it_ends() -> N
 
 def test_a_new_run_id_is_a_restart_and_the_first_one_is_not() -> None:
     """Redis restarted (tasks may be lost) only when its run_id changes after the first look."""
-    health = RedisHealth(_Log(), dict)
+    health = RedisHealth(RecordingLog(), dict)
     assert not health.restarted("first")
     assert not health.restarted("first")
     assert health.restarted("second")
