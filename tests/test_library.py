@@ -9,6 +9,7 @@ from PIL import Image
 from resnet_watch.cli import main
 from resnet_watch.models.spec import Label
 from resnet_watch.sidecar import FileFacts, read_sidecar, result_record, write_sidecar
+from tests.daemon_helpers import run_cli
 from tests.fakes import FAKE_INFO
 
 GOLDEN = Label(1, 207, "n02099601", "golden retriever", 0.8)
@@ -109,9 +110,6 @@ def plant(sidecar: Path, name: str, label: Label = GOLDEN) -> None:
 
 def test_reindex_ignores_sidecars_that_name_another_file(tmp_path: Path, capsys) -> None:
     """`../../../etc/passwd` or `..` in file.name: ignored and logged; no link, no stray XMP."""
-    import subprocess
-    import sys
-
     extra = "album_folders:\n  enabled: true\n  dir: ./albums\n"
     cfg = config(tmp_path, extra)
     inbox = tmp_path / "inbox"
@@ -120,12 +118,7 @@ def test_reindex_ignores_sidecars_that_name_another_file(tmp_path: Path, capsys)
     plant(inbox / "evil.jpg.resnet-watch.json", "../../../etc/passwd")
     plant(inbox / "sub" / "x.resnet-watch.json", "..")
     plant(inbox / "other.jpg.resnet-watch.json", "dog.jpg")  # names a sibling, not itself
-    done = subprocess.run(
-        [sys.executable, "-m", "resnet_watch", "reindex", "--config", str(cfg)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("reindex", "--config", str(cfg))
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.count("sidecar_ignored") == 3

@@ -8,8 +8,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +23,7 @@ from tests.daemon_helpers import (
     DaemonProcess,
     move_into,
     read_sidecar_json,
+    run_cli,
     shipped_photo,
     stage_photos,
     wait_until,
@@ -118,12 +117,7 @@ def test_a_workers_photo_gets_its_embedding_and_the_watchers_custom_class(
     copy = w.inbox / "cat again.jpg"
     shutil.copy(cat, copy)
     wait_until(lambda: read_sidecar_json(copy), 60, "the copy's sidecar")
-    result = subprocess.run(
-        [sys.executable, "-m", "resnet_watch", "dupes", "--config", str(w.config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = run_cli("dupes", "--config", str(w.config))
     assert result.returncode == 0, result.stderr
     assert "exact (2 images" in result.stdout and str(copy) in result.stdout
 
@@ -274,12 +268,7 @@ def test_redis_down_watcher_says_so_keeps_its_backlog_and_resumes(
     photos = move_into(w.inbox, stage_photos(tmp_path / "staging", 5))
     wait_until(lambda: w.events("queue_unreachable"), 30, "queue_unreachable")
     wait_until(lambda: httpx2.get(url + "healthz").status_code == 503, 30, "healthz 503")
-    doctor = subprocess.run(
-        [sys.executable, "-m", "resnet_watch", "doctor", "--config", str(w.config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    doctor = run_cli("doctor", "--config", str(w.config))
     assert doctor.returncode == 1 and "Redis at unix://" in doctor.stdout, doctor.stdout
     assert not any(read_sidecar_json(p) for p in photos)
     redis_server.start()
@@ -361,12 +350,7 @@ def test_worker_without_its_model_stops_at_start_with_the_fix(tmp_path: Path) ->
             }
         )
     )
-    out = subprocess.run(
-        [sys.executable, "-m", "resnet_watch", "worker", "--config", str(config)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    out = run_cli("worker", "--config", str(config))
     assert out.returncode == 1
     assert "resnet18 is not installed on this worker" in out.stderr
 

@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,13 @@ from resnet_watch.xmp import (
     write_xmp,
 )
 from tests import photo_apps
-from tests.daemon_helpers import DaemonProcess, read_sidecar_json, shipped_photo, wait_until
+from tests.daemon_helpers import (
+    DaemonProcess,
+    read_sidecar_json,
+    run_cli,
+    shipped_photo,
+    wait_until,
+)
 
 TAGS = ["Pets/Dogs/golden retriever", "Pets/Dogs/Labrador retriever", "Other/umbrella"]
 KEYWORDS = XmpKeywords.from_tags(TAGS)
@@ -430,12 +435,7 @@ def test_every_app_shows_the_users_tags_and_ours_after_the_daemon(tmp_path: Path
             assert counts.get(name, 0) == len(fields[name]), (style, name)
         assert len(fields["TagsList"]) == len(set(fields["TagsList"])), style
         written[xmp] = xmp.read_bytes()
-    reindex = subprocess.run(
-        [sys.executable, "-m", "resnet_watch", "reindex", "--config", str(daemon.config)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    reindex = run_cli("reindex", "--config", str(daemon.config))
     assert reindex.returncode == 0, reindex.stderr
     assert "reindexed: 0 sidecar(s) changed" in reindex.stdout
     assert {xmp: xmp.read_bytes() for xmp in written} == written
