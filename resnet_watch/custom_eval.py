@@ -28,7 +28,13 @@ import numpy.typing as npt
 from resnet_watch.embedding import decode, encode, normalize
 from resnet_watch.errors import HeadError
 from resnet_watch.head_input import PROBABILITY_MASS, ROOT_MASS, Samples, head_input, prepare
-from resnet_watch.head_training import PROBABILITY, fit_logistic, logistic_decisions
+from resnet_watch.head_training import (
+    PROBABILITY,
+    calibrate,
+    centroids,
+    fit_logistic,
+    logistic_decisions,
+)
 from resnet_watch.heads import NONE_CLASS, train_head
 from resnet_watch.learn import Evaluation, embed_samples, score_predictions
 from resnet_watch.models.spec import Classifier
@@ -114,19 +120,17 @@ def product_head(train: dict[str, Samples], negatives: Samples) -> Predict:
     return predict
 
 
-def logistic_one_threshold(mass: str) -> Method:
+def logistic_at_half(inputs: Callable[[Samples], Matrix]) -> Method:
     """The head's regression without the leave-one-out thresholds: every class at 0.5,
-    on embedding + label ancestry weighted by ``mass``."""
+    on the rows ``inputs`` makes (embedding + label ancestry, or the embedding alone)."""
 
     def method(train: dict[str, Samples], negatives: Samples) -> Predict:
         names = sorted(train)
-        model = fit_logistic(
-            [head_input(train[n], mass=mass) for n in names], head_input(negatives, mass=mass)
-        )
+        model = fit_logistic([inputs(train[n]) for n in names], inputs(negatives))
         limits = [PROBABILITY] * len(names)
 
         def predict(s: Samples) -> list[str | None]:
-            picks = logistic_decisions(model, head_input(s, mass=mass), limits)
+            picks = logistic_decisions(model, inputs(s), limits)
             return [names[k] if k >= 0 else None for k in picks]
 
         return predict
@@ -134,25 +138,18 @@ def logistic_one_threshold(mass: str) -> Method:
     return method
 
 
-def logistic_embedding_only(train: dict[str, Samples], negatives: Samples) -> Predict:
-    """The same learner on the embedding alone (no labels)."""
-    names = sorted(train)
-    model = fit_logistic([prepare(train[n].vectors) for n in names], prepare(negatives.vectors))
-    limits = [PROBABILITY] * len(names)
+def _embedding(s: Samples) -> Matrix:
+    return prepare(s.vectors)
 
-    def predict(s: Samples) -> list[str | None]:
-        picks = logistic_decisions(model, prepare(s.vectors), limits)
-        return [names[k] if k >= 0 else None for k in picks]
 
-    return predict
+def _ancestry(mass: str) -> Callable[[Samples], Matrix]:
+    return lambda s: head_input(s, mass=mass)
 
 
 def _centroid_parts(
     train: dict[str, Samples], negatives: Samples
 ) -> tuple[Callable[[Matrix], Matrix], Matrix]:
     """v0.2's centroid scores and its leave-one-out thresholds (embedding only)."""
-    from resnet_watch.head_training import calibrate, centroids
-
     groups = [prepare(train[n].vectors) for n in sorted(train)]
     rows = centroids(groups)
     limits = np.array(calibrate(groups, prepare(negatives.vectors)).thresholds, np.float32)
@@ -188,7 +185,7 @@ def centroid_v02(train: dict[str, Samples], negatives: Samples) -> Predict:
 
 def nearest_example(train: dict[str, Samples], negatives: Samples) -> Predict:
     """Several prototypes per class: the most similar example decides (embedding only)."""
-    score, limits = _nearest_parts(train, negatives, lambda s: prepare(s.vectors))
+    score, limits = _nearest_parts(train, negatives, _embedding)
     return _by_margin(sorted(train), [(score, limits, prepare)])
 
 
@@ -203,7 +200,7 @@ def centroid_or_nearest(train: dict[str, Samples], negatives: Samples) -> Predic
     (the larger margin decides between classes); embedding only."""
     parts = [
         (*_centroid_parts(train, negatives), prepare),
-        (*_nearest_parts(train, negatives, lambda s: prepare(s.vectors)), prepare),
+        (*_nearest_parts(train, negatives, _embedding), prepare),
     ]
     return _by_margin(sorted(train), parts)
 
@@ -235,11 +232,11 @@ def _by_margin(names: Sequence[str], parts: Sequence[Part]) -> Predict:
 
 METHODS: dict[str, Method] = {
     "logistic regression, embedding + label ancestry (the head learn builds)": product_head,
-    "the same, one threshold 0.5 for every class": logistic_one_threshold(PROBABILITY_MASS),
-    "the same at 0.5, square-root ancestry (v0.3 before calibration)": logistic_one_threshold(
-        ROOT_MASS
+    "the same, one threshold 0.5 for every class": logistic_at_half(_ancestry(PROBABILITY_MASS)),
+    "the same at 0.5, square-root ancestry (v0.3 before calibration)": logistic_at_half(
+        _ancestry(ROOT_MASS)
     ),
-    "logistic regression, embedding only": logistic_embedding_only,
+    "logistic regression, embedding only": logistic_at_half(_embedding),
     "nearest example (max similarity), embedding only": nearest_example,
     "nearest example (max similarity), embedding + label ancestry": nearest_example_with_labels,
     "nearest centroid OR nearest example, embedding only": centroid_or_nearest,
