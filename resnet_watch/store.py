@@ -193,23 +193,9 @@ class SidecarStore:
                 record.update(self._customize(out.path, record))
             except Exception as exc:  # custom tags are extra: never lose the labels for them
                 self._log.warning("custom_tags_failed", path=str(out.path), error=str(exc))
-        if self._write_extras is not None:
-            # XMP and album links first: the JSON sidecar is the commit marker, so a crash
-            # between the two is redone at the next start instead of leaving no XMP.
-            try:
-                self._write_extras(out.path, record)
-            except Exception as exc:
-                self._log.warning(
-                    "sidecar_extras_failed",
-                    path=str(out.path),
-                    stage="write",
-                    error=f"{type(exc).__name__}: {exc}",
-                    exc_info=True,
-                )
-        target = self.sidecar_for(out.path)
-        if not self._write(out.path, target, record):
+        self._extras(out.path, record)
+        if not self._commit(out.path, record):
             return self._write_retry(out.path)
-        self._index_record(out.path, record, target)
         top = out.labels[0]
         self._log.info(
             "image_classified",
@@ -247,8 +233,7 @@ class SidecarStore:
             self._log.info("image_skipped", path=str(out.path), reason="vanished")
             return None
         facts = out.facts or FileFacts(out.path.name, -1, -1)
-        target = self.sidecar_for(out.path)
-        previous = read_sidecar(target)
+        previous = read_sidecar(self.sidecar_for(out.path))
         plan = plan_retry(
             previous,
             facts,
@@ -273,9 +258,8 @@ class SidecarStore:
             attempts=plan.attempts,
             gave_up=plan.gave_up,
         )
-        if not self._write(out.path, target, record):
+        if not self._commit(out.path, record):
             return self._write_retry(out.path)
-        self._index_record(out.path, record, target)
         return plan.retry_in
 
     def _record_skip(self, out: Skipped) -> float | None:
@@ -302,20 +286,12 @@ class SidecarStore:
         fields = {"name": facts.name, "size": facts.size, "mtime_ns": facts.mtime_ns}
         fmt = path.suffix.lstrip(".").upper() if pairs.is_raw_name(path) else "JPEG"
         record = pairs.record_from_partner(partner, path, {**fields, "sha256": facts.sha256}, fmt)
-        if self._write_extras is not None:
-            try:
-                self._write_extras(path, record)
-            except Exception as exc:
-                self._log.warning("sidecar_extras_failed", path=str(path), error=str(exc))
-        target = self.sidecar_for(path)
-        if not self._write(path, target, record):
+        self._extras(path, record)
+        if not self._commit(path, record):
             return self._write_retry(path)
-        self._index_record(path, record, target)
         if partner.get("pair") != record["pair"]:  # a RAW classified before its JPEG came
             partner["pair"] = record["pair"]
-            partner_target = self.sidecar_for(partner_path)
-            if self._write(partner_path, partner_target, partner):
-                self._index_record(partner_path, partner, partner_target)
+            self._commit(partner_path, partner)
         self._log.info(
             "image_paired", path=str(path), partner=str(partner_path), model=self._model.name
         )
@@ -323,13 +299,11 @@ class SidecarStore:
 
     def _refresh_facts(self, path: Path, facts: FileFacts) -> None:
         """Same bytes, new mtime (a plain ``cp``): update the sidecar so the next check is cheap."""
-        target = self.sidecar_for(path)
-        record = read_sidecar(target)
+        record = read_sidecar(self.sidecar_for(path))
         if record is None:
             return
         record["file"] = {**record["file"], "size": facts.size, "mtime_ns": facts.mtime_ns}
-        if self._write(path, target, record):
-            self._index_record(path, record, target)
+        self._commit(path, record)
 
     def _index_record(self, image: Path, record: Mapping[str, Any], target: Path) -> None:
         """Keep the index in step; it is a cache, so a failure only costs a re-read later."""
@@ -342,13 +316,32 @@ class SidecarStore:
 
     # --- writing ----------------------------------------------------------------------
 
-    def _write(self, image: Path, target: Path, record: Mapping[str, Any]) -> bool:
+    def _extras(self, image: Path, record: Mapping[str, Any]) -> None:
+        """XMP and album links, before the JSON: the JSON sidecar is the commit marker, so a
+        crash between the two is redone at the next start instead of leaving no XMP."""
+        if self._write_extras is None:
+            return
+        try:
+            self._write_extras(image, record)
+        except Exception as exc:
+            self._log.warning(
+                "sidecar_extras_failed",
+                path=str(image),
+                stage="write",
+                error=f"{type(exc).__name__}: {exc}",
+                exc_info=True,
+            )
+
+    def _commit(self, image: Path, record: Mapping[str, Any]) -> bool:
+        """Write ``image``'s JSON sidecar, then index it; False when the write failed."""
+        target = self.sidecar_for(image)
         try:
             write_sidecar(target, record)
         except SidecarError as exc:
             self._log.error("sidecar_write_failed", path=str(image), error=str(exc))
             return False
         self._write_failures.pop(str(image), None)
+        self._index_record(image, record, target)
         return True
 
     def _write_retry(self, image: Path) -> float | None:
