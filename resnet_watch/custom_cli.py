@@ -106,7 +106,6 @@ def cmd_learn(args: argparse.Namespace) -> int:
         from resnet_watch.custom_eval import run_packaged_evaluation
 
         return run_packaged_evaluation(_classifier(cfg, args.model), sys.stdout)
-    from resnet_watch.head_input import Samples
     from resnet_watch.heads import LOGISTIC, MIN_NEGATIVES, save_head, train_head
     from resnet_watch.learn import embed_samples, evaluate_head, example_folders
 
@@ -127,18 +126,15 @@ def cmd_learn(args: argparse.Namespace) -> int:
     samples = embed_samples(classifier, paths, suffix=cfg.sidecar.suffix, progress=step)
     bar.close()
 
-    def part(start: int, stop: int) -> Samples:
-        return Samples(samples.vectors[start:stop], samples.labels[start:stop])
-
     examples, at = {}, 0
     for name in sorted(classes):
-        examples[name] = part(at, at + len(classes[name]))
+        examples[name] = samples.take(range(at, at + len(classes[name])))
         at += len(classes[name])
     head, cal = train_head(
         examples,
         model=info.name,
         weights_sha256=info.weights_sha256,
-        negatives=part(at, len(paths)) if negatives else None,
+        negatives=samples.take(range(at, len(paths))) if negatives else None,
     )
     out = Path(args.out) if args.out else cfg.custom.head
     if out is None:

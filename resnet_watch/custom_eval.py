@@ -91,11 +91,6 @@ def labelled_photos() -> list[LabelledPhoto]:
     return out
 
 
-def _subset(samples: Samples, rows: Sequence[int]) -> Samples:
-    index = list(rows)
-    return Samples(samples.vectors[index], tuple(samples.labels[i] for i in index))
-
-
 def _groups(
     photos: Sequence[LabelledPhoto], samples: Samples, chosen: Sequence[bool]
 ) -> dict[str, Samples]:
@@ -103,7 +98,7 @@ def _groups(
     for i, (photo, keep) in enumerate(zip(photos, chosen, strict=True)):
         if keep:
             rows[photo.label].append(i)
-    return {name: _subset(samples, index) for name, index in sorted(rows.items())}
+    return {name: samples.take(index) for name, index in sorted(rows.items())}
 
 
 # --- the methods compared: each trains on (classes, negatives) and returns a predictor ---
@@ -252,7 +247,7 @@ def _evaluate(
     predict = method(groups, negatives)
     held = [i for i, t in enumerate(train) if not t]
     truth = [photos[i].label for i in held]
-    return score_predictions(sorted(groups), truth, predict(_subset(samples, held)))
+    return score_predictions(sorted(groups), truth, predict(samples.take(held)))
 
 
 def draw_splits(photos: Sequence[LabelledPhoto], draws: int, seed: int) -> list[list[bool]]:

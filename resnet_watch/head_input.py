@@ -40,6 +40,7 @@ __all__ = [
     "SEMANTIC_WEIGHT",
     "LabelScores",
     "Samples",
+    "as_samples",
     "head_input",
     "labels_from_record",
     "prepare",
@@ -72,6 +73,17 @@ class Samples:
     def label_rows(self) -> tuple[LabelScores, ...]:
         """Labels per row; empty tuples when the samples came without labels."""
         return self.labels or tuple(() for _ in range(len(self)))
+
+    def take(self, rows: Sequence[int]) -> Samples:
+        """The samples at ``rows``, each embedding with its own labels."""
+        index = list(rows)
+        labels = tuple(self.labels[i] for i in index) if self.labels else ()
+        return Samples(np.atleast_2d(self.vectors)[index], labels)
+
+
+def as_samples(value: Samples | Matrix) -> Samples:
+    """Embeddings given alone (no labels) as Samples; Samples as they are."""
+    return value if isinstance(value, Samples) else Samples(np.atleast_2d(value))
 
 
 def prepare(vectors: Matrix) -> Matrix:

@@ -29,6 +29,7 @@ from resnet_watch.head_input import (
     SEMANTIC_WEIGHT,
     LabelScores,
     Samples,
+    as_samples,
     head_input,
     prepare,
     vocabulary_sha256,
@@ -127,10 +128,6 @@ class Head:
         return self.intercept
 
 
-def _as_samples(value: Samples | Matrix) -> Samples:
-    return value if isinstance(value, Samples) else Samples(np.atleast_2d(value))
-
-
 def train_head(
     examples: Mapping[str, Samples | Matrix],
     *,
@@ -144,8 +141,8 @@ def train_head(
     names = tuple(sorted(examples))
     if not names:
         raise HeadError("no classes: make one folder of example photos per class")
-    groups = [_as_samples(examples[n]) for n in names]
-    none = _as_samples(negatives) if negatives is not None and len(negatives) else None
+    groups = [as_samples(examples[n]) for n in names]
+    none = as_samples(negatives) if negatives is not None and len(negatives) else None
     common: dict[str, Any] = {
         "classes": names,
         "model": model,

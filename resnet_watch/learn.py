@@ -16,7 +16,13 @@ import numpy.typing as npt
 
 from resnet_watch.embedding import decode
 from resnet_watch.errors import HeadError, ImageError
-from resnet_watch.head_input import SEMANTIC_TOP, LabelScores, Samples, labels_from_record
+from resnet_watch.head_input import (
+    SEMANTIC_TOP,
+    LabelScores,
+    Samples,
+    as_samples,
+    labels_from_record,
+)
 from resnet_watch.heads import NONE_CLASS, Head
 from resnet_watch.models.photos import IMAGE_SUFFIXES, load_batch
 from resnet_watch.models.spec import Classifier
@@ -161,7 +167,7 @@ def evaluate_head(head: Head, held_out: Mapping[str, Samples | Matrix]) -> Evalu
     truth: list[str] = []
     predicted: list[str | None] = []
     for name, value in held_out.items():
-        samples = value if isinstance(value, Samples) else Samples(np.atleast_2d(value))
+        samples = as_samples(value)
         for row, labels in zip(samples.vectors, samples.label_rows(), strict=True):
             match = head.match(row, labels)
             truth.append(name)
