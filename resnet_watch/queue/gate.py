@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from resnet_watch.imaging import hash_file
 from resnet_watch.models.spec import ModelInfo
@@ -49,11 +51,12 @@ class TaskGate:
         except OSError as exc:
             return Failed(path, None, "unreadable_file", f"cannot stat: {exc.strerror}", 0)
         facts = FileFacts.from_stat(path, st)
-        decision = self._decide(path, facts, model)
+        record = read_sidecar(sidecar_path(path, self.suffix))
+        decision = self._decide(record, facts, model)
         if decision.action == "check_hash":
             with contextlib.suppress(OSError):
                 facts = FileFacts(facts.name, facts.size, facts.mtime_ns, hash_file(path))
-                decision = self._decide(path, facts, model)
+                decision = self._decide(record, facts, model)
                 if decision.action == "skip":
                     decision = Decision("skip", "same_content")
         if decision.action == "skip":
@@ -67,18 +70,14 @@ class TaskGate:
         record = read_sidecar(sidecar_path(path, self.suffix))
         if record is None or record.get("status") != "ok" or model is None:
             return False
-        decision = decide(
-            record,
-            facts,
-            model,
-            retries=self.retries,
-            reclassify_on_model_change=self.reclassify_on_model_change,
-        )
-        return decision.action == "skip"
+        return self._decide(record, facts, model).action == "skip"
 
-    def _decide(self, path: Path, facts: FileFacts, model: ModelInfo | None) -> Decision:
+    def _decide(
+        self, record: Mapping[str, Any] | None, facts: FileFacts, model: ModelInfo | None
+    ) -> Decision:
+        """``policy.decide`` with this library's settings; no model yet: no model change."""
         return decide(
-            read_sidecar(sidecar_path(path, self.suffix)),
+            record,
             facts,
             model or UNKNOWN_MODEL,
             retries=self.retries,
